@@ -1,0 +1,23 @@
+"""CEL as Kubernetes uses it, evaluated locally.
+
+* :func:`evaluate` / :func:`compile` - CEL with Kubernetes' libraries (engine.py)
+* :func:`validate_crd` - a CRD's ``x-kubernetes-validations`` on an object (crd.py)
+* :func:`admit` - a ValidatingAdmissionPolicy + binding on a request (admission.py)
+* :data:`LIBRARIES` - which library is usable from which Kubernetes release (libraries.py)
+* :class:`CELError` - every error raised here
+"""
+from .errors import CELError
+from .engine import KubeValue, Program, compile, evaluate
+from .libraries import COST_LIMITS, LIBRARIES
+
+__all__ = ["CELError", "KubeValue", "Program", "compile", "evaluate", "LIBRARIES", "COST_LIMITS"]
+
+
+def __getattr__(name):  # lazy: the CRD and admission modules are only loaded when used
+    if name in ("validate_crd", "Violation"):
+        from . import crd
+        return getattr(crd, name)
+    if name in ("admit", "AdmissionResult"):
+        from . import admission
+        return getattr(admission, name)
+    raise AttributeError(f"module 'k8slearn.cel' has no attribute {name!r}")

@@ -1,0 +1,228 @@
+"""Evaluate a ValidatingAdmissionPolicy and its binding against an admission request, locally.
+
+Semantics from https://kubernetes.io/docs/reference/access-authn-authz/validating-admission-policy/
+and the apiserver's dispatcher
+(staging/src/k8s.io/apiserver/pkg/admission/plugin/policy/validating/dispatcher.go):
+* denial message: ``ValidatingAdmissionPolicy '<policy>' with binding '<binding>' denied
+  request: <message>``; wrapped by admission.NewForbidden as ``<resource> "<name>" is
+  forbidden: ...``; status reason = the validation's reason (default Invalid -> 422).
+* a validation without message/messageExpression fails with ``failed expression: <expr>``.
+* Warn: ``Validation failed for ValidatingAdmissionPolicy '<p>' with binding '<b>': <message>``.
+* Audit: annotation ``validation.policy.admission.k8s.io/validation_failure`` holding a JSON
+  list ``[{"message", "policy", "binding", "expressionIndex", "validationActions"}]``.
+* auditAnnotations publish ``<policy name>/<key>``.
+* failurePolicy Fail (default) turns evaluation errors into denials; Ignore skips them.
+Live-only, not evaluated here: ``authorizer``/``authorizer.requestResource`` (an expression
+using them raises CELError), paramRef lookup (pass ``params=`` yourself), objectSelector /
+namespaceSelector matchExpressions beyond In/NotIn/Exists/DoesNotExist.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from .engine import compile as cel_compile
+from .errors import CELError
+
+_REASON_CODE = {"Unauthorized": 401, "Forbidden": 403, "Invalid": 422, "RequestEntityTooLarge": 413}
+
+
+@dataclass
+class AdmissionResult:
+    allowed: bool
+    matched: bool  # did the policy+binding apply to this request at all
+    message: str | None = None  # the Status message the client sees when denied
+    reason: str | None = None
+    code: int | None = None
+    warnings: list[str] = field(default_factory=list)
+    audit_annotations: dict[str, str] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)  # evaluation errors (ignored or not)
+
+
+def _labels_match(selector: dict | None, labels: dict) -> bool:
+    """Label selector semantics (matchLabels AND matchExpressions); empty selector matches all."""
+    if not selector:
+        return True
+    for k, v in (selector.get("matchLabels") or {}).items():
+        if labels.get(k) != v:
+            return False
+    for e in selector.get("matchExpressions") or []:
+        key, op, vals = e.get("key"), e.get("operator"), e.get("values") or []
+        if op == "In" and labels.get(key) not in vals:
+            return False
+        if op == "NotIn" and key in labels and labels[key] in vals:
+            return False
+        if op == "Exists" and key not in labels:
+            return False
+        if op == "DoesNotExist" and key in labels:
+            return False
+        if op not in ("In", "NotIn", "Exists", "DoesNotExist"):
+            raise CELError(f"unknown label selector operator {op!r}")
+    return True
+
+
+def _rule_matches(rule: dict, request: dict) -> bool:
+    res = request.get("resource") or {}
+    ops = rule.get("operations") or ["*"]
+    def ok(allowed, v):
+        return "*" in allowed or v in allowed
+    resource = res.get("resource", "")
+    sub = request.get("subResource") or ""
+    full = f"{resource}/{sub}" if sub else resource
+    resources = rule.get("resources") or ["*"]
+    res_ok = full in resources or "*" in resources and not sub or "*/*" in resources or \
+        (sub and f"{resource}/*" in resources) or (sub and f"*/{sub}" in resources)
+    return (ok(ops, request.get("operation")) and ok(rule.get("apiGroups") or ["*"], res.get("group", ""))
+            and ok(rule.get("apiVersions") or ["*"], res.get("version", "")) and bool(res_ok))
+
+
+def _match(constraints: dict | None, request: dict, namespace_object: dict | None) -> bool:
+    if not constraints:
+        return True
+    rules = constraints.get("resourceRules") or []
+    if rules and not any(_rule_matches(r, request) for r in rules):
+        return False
+    if any(_rule_matches(r, request) for r in constraints.get("excludeResourceRules") or []):
+        return False
+    obj = request.get("object") or request.get("oldObject") or {}
+    if not _labels_match(constraints.get("objectSelector"),
+                         (obj.get("metadata") or {}).get("labels") or {}):
+        return False
+    ns_sel = constraints.get("namespaceSelector")
+    if ns_sel and request.get("namespace"):
+        if namespace_object is None:
+            raise CELError("the policy has a namespaceSelector: pass namespace_object= (the "
+                           "request's Namespace) so it can be evaluated")
+        if not _labels_match(ns_sel, (namespace_object.get("metadata") or {}).get("labels") or {}):
+            return False
+    return True
+
+
+class _Vars:
+    """Lazily evaluated `variables.*` (each composited variable at most once)."""
+
+    def __init__(self, defs, base):
+        self.defs = {d["name"]: d["expression"] for d in defs or []}
+        self.base = base
+        self.values: dict[str, Any] = {}
+
+    def resolve_for(self, expression: str) -> dict:
+        used = set(re.findall(r"\bvariables\.([A-Za-z_][A-Za-z0-9_]*)", expression))
+        for name in list(used):
+            self._eval(name)
+        return {n: self.values[n] for n in used if n in self.values}
+
+    def _eval(self, name):
+        if name in self.values or name not in self.defs:
+            return
+        expr = self.defs[name]
+        deps = self.resolve_for(expr)
+        env = dict(self.base, variables=deps)
+        self.values[name] = cel_compile(expr, env).evaluate(env)
+
+
+def admit(policy: dict, binding: dict, request: dict, *, params: Any = None,
+          namespace_object: dict | None = None) -> AdmissionResult:
+    """Evaluate ``policy`` bound by ``binding`` against an AdmissionRequest-shaped ``request``.
+
+    ``request`` holds at least ``operation``, ``resource`` ({group, version, resource}),
+    ``name``, ``namespace``, ``object`` and/or ``oldObject`` (as in admission/v1
+    AdmissionRequest). Returns an :class:`AdmissionResult`.
+    """
+    pspec, bspec = policy.get("spec") or {}, binding.get("spec") or {}
+    pname = (policy.get("metadata") or {}).get("name", "")
+    bname = (binding.get("metadata") or {}).get("name", "")
+    if bspec.get("policyName") not in (None, pname):
+        raise CELError(f"binding {bname!r} is for policy {bspec.get('policyName')!r}, not {pname!r}")
+    result = AdmissionResult(allowed=True, matched=False)
+    if not (_match(pspec.get("matchConstraints"), request, namespace_object)
+            and _match(bspec.get("matchResources"), request, namespace_object)):
+        return result
+    if pspec.get("paramKind") and params is None:
+        # the apiserver denies when the param is missing and parameterNotFoundAction is Deny
+        action = (bspec.get("paramRef") or {}).get("parameterNotFoundAction", "Deny")
+        if action == "Deny":
+            return _deny(result, pname, bname, request,
+                         "no params found for policy binding with `Deny` parameterNotFoundAction", None)
+    fail_closed = pspec.get("failurePolicy", "Fail") == "Fail"
+    base = {"object": request.get("object"), "oldObject": request.get("oldObject"),
+            "request": {k: v for k, v in request.items() if k not in ("object", "oldObject")},
+            "params": params, "namespaceObject": namespace_object}
+    lazy = _Vars(pspec.get("variables"), base)
+
+    def run(expr):
+        if re.search(r"\bauthorizer\b", expr):
+            raise CELError("`authorizer` is live-only: it needs the apiserver's authorizer and "
+                           "cannot be evaluated by k8slearn; try the expression against a cluster")
+        env = dict(base, variables=lazy.resolve_for(expr))
+        return cel_compile(expr, env).evaluate(env)
+
+    for mc in pspec.get("matchConditions") or []:
+        try:
+            if run(mc["expression"]) is not True:
+                return result  # a false match condition skips the policy
+        except CELError as exc:
+            result.errors.append(f"matchCondition {mc.get('name')!r}: {exc}")
+            if fail_closed:
+                return _deny(result, pname, bname, request, f"failed to evaluate matchCondition: {exc}", None)
+            return result
+    result.matched = True
+    actions = bspec.get("validationActions") or []
+    for i, v in enumerate(pspec.get("validations") or []):
+        expr = v["expression"]
+        try:
+            ok = run(expr)
+            if not isinstance(ok, bool):
+                raise CELError(f"validation expression must evaluate to bool, got {ok!r}")
+        except CELError as exc:
+            result.errors.append(f"expression {expr!r}: {exc}")
+            if not fail_closed:
+                continue
+            message, reason = f"expression '{expr.strip()}' resulted in error: {exc.message}", None
+        else:
+            if ok:
+                continue
+            message = (v.get("message") or "").strip() or f"failed expression: {expr.strip()}"
+            reason = v.get("reason")
+            if v.get("messageExpression"):
+                try:
+                    m = run(v["messageExpression"])
+                    if isinstance(m, str) and m.strip() and "\n" not in m:
+                        message = m.strip()
+                except CELError as exc:
+                    result.errors.append(f"messageExpression: {exc}")
+        if "Warn" in actions:
+            result.warnings.append(f"Validation failed for ValidatingAdmissionPolicy '{pname}' "
+                                   f"with binding '{bname}': {message}")
+        if "Audit" in actions:
+            result.audit_annotations["validation.policy.admission.k8s.io/validation_failure"] = \
+                json.dumps([{"message": message, "policy": pname, "binding": bname,
+                             "expressionIndex": i, "validationActions": actions}],
+                           separators=(",", ":"))
+        if "Deny" in actions and result.allowed:
+            _deny(result, pname, bname, request, message, reason)
+    for a in pspec.get("auditAnnotations") or []:
+        try:
+            value = run(a["valueExpression"])
+        except CELError as exc:
+            result.errors.append(f"auditAnnotation {a.get('key')!r}: {exc}")
+            continue
+        if value is not None:
+            result.audit_annotations[f"{pname}/{a['key']}"] = str(value)
+    return result
+
+
+def _deny(result, pname, bname, request, message, reason):
+    text = f"ValidatingAdmissionPolicy '{pname}' with binding '{bname}' denied request: {message}"
+    res = (request.get("resource") or {})
+    resource = res.get("resource", "")
+    if res.get("group"):
+        resource = f"{resource}.{res['group']}"
+    name = request.get("name") or ""
+    result.allowed = False
+    result.reason = reason or "Invalid"
+    result.code = _REASON_CODE.get(result.reason, 422)
+    result.message = f'{resource} "{name}" is forbidden: {text}'
+    return result

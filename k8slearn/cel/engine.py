@@ -1,0 +1,194 @@
+"""Evaluate CEL expressions locally with Kubernetes' libraries, on cel-expr-python (cel-cpp).
+
+Why this engine: see docs/cel-engine.md. Value mapping (CEL -> Python):
+int -> int, uint -> int (the CEL type is lost), double -> float, string -> str,
+bytes -> bytes, bool -> bool, null -> None, list -> list, map -> dict,
+timestamp -> timezone-aware datetime, duration -> timedelta, type -> its name (str),
+Kubernetes opaque types (Quantity, URL, IP, CIDR, Semver) -> :class:`KubeValue`.
+Input variables may be the same plain values; a *top-level* datetime/timedelta variable is
+declared as timestamp/duration (cel-expr-python refuses them inside dicts or lists).
+"""
+from __future__ import annotations
+
+import datetime
+import functools
+import re
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+
+from .errors import CELError
+
+# Extensions of the Kubernetes base environment that cel-cpp provides natively
+# (base.go: ext.Strings, ext.Sets, cel.OptionalTypes, ext.TwoVarComprehensions).
+_EXTENSIONS_YAML = """extensions:
+  - name: optional
+  - name: sets
+  - name: two-var-comprehensions
+"""
+
+_POSITION = re.compile(r"<input>:(\d+):(\d+):\s*")
+_STATUS = re.compile(r"^[A-Z_]+:\s*")
+
+
+@dataclass(frozen=True)
+class KubeValue:
+    """A Kubernetes opaque CEL value (kubernetes.Quantity, net.IP, ...) returned to Python."""
+
+    type: str
+    value: str
+
+    def __str__(self):
+        return self.value
+
+
+def _cel():
+    from ._decl import cel
+    return cel()
+
+
+@functools.lru_cache(maxsize=1)
+def _function_decls():
+    from . import lib_lists_regex, lib_net, lib_quantity, lib_semver, lib_url
+    from ._decl import build
+    decls = []
+    for lib in (lib_lists_regex, lib_url, lib_quantity, lib_net, lib_semver):
+        decls.extend(lib.functions())
+    return build(decls)
+
+
+def _var_type(value: Any):
+    c = _cel()
+    if isinstance(value, datetime.datetime):
+        return c.Type.TIMESTAMP
+    if isinstance(value, datetime.timedelta):
+        return c.Type.DURATION
+    return c.Type.DYN
+
+
+@functools.lru_cache(maxsize=64)
+def _env(var_types: tuple[tuple[str, str], ...]):
+    from cel_expr_python.ext import ext_strings
+
+    from ._decl import PROTOS
+    from ._protos import pool_and_classes
+
+    c = _cel()
+    pool, _ = pool_and_classes(*PROTOS)
+    types = {"dyn": c.Type.DYN, "timestamp": c.Type.TIMESTAMP, "duration": c.Type.DURATION}
+    try:
+        return c.NewEnv(
+            pool,
+            config=c.NewEnvConfigFromYaml(_EXTENSIONS_YAML),
+            variables={name: types[t] for name, t in var_types},
+            # strings must come before our extension: it owns string.indexOf, ours adds list.indexOf
+            extensions=[ext_strings.ExtStrings(), c.CelExtension("kubernetes", _function_decls())],
+        )
+    except RuntimeError as exc:  # a bug in this package, not in the user's expression
+        raise CELError(f"could not build the CEL environment: {exc}") from exc
+
+
+def _type_key(name: str, value: Any = None, declared: str | None = None) -> tuple[str, str]:
+    if declared:
+        return name, declared
+    t = _var_type(value)
+    c = _cel()
+    return name, "timestamp" if t == c.Type.TIMESTAMP else "duration" if t == c.Type.DURATION else "dyn"
+
+
+def _error_from(exc_or_msg, expression: str, phase: str) -> CELError:
+    text = str(exc_or_msg)
+    m = _POSITION.search(text)
+    line = column = None
+    if m:
+        line, column = int(m.group(1)), int(m.group(2))
+    # keep the first error's text and its caret picture, drop status-code noise
+    clean = _STATUS.sub("", text).replace("ERROR: ", "", 1)
+    clean = re.sub(r"\s*\[[A-Z_]+\]\s*$", "", clean).strip()
+    clean = _POSITION.sub("", clean, count=1) if m else clean
+    where = f" (line {line}, column {column})" if m else ""
+    return CELError(f"{phase} error{where}: {clean}", expression=expression, line=line,
+                    column=column, phase=phase)
+
+
+def to_python(value: Any) -> Any:
+    """Convert a cel-expr-python plain value into the plain Python value documented above."""
+    if isinstance(value, bytearray):
+        return bytes(value)
+    if isinstance(value, list):
+        return [to_python(v) for v in value]
+    if isinstance(value, dict):
+        return {to_python(k): to_python(v) for k, v in value.items()}
+    if hasattr(value, "DESCRIPTOR"):  # one of our opaque Kubernetes types
+        name = value.DESCRIPTOR.full_name
+        text = value.value
+        if name == "kubernetes.Quantity":
+            from fractions import Fraction
+            from .lib_quantity import format_quantity
+            text = format_quantity(Fraction(text))
+        return KubeValue(name, text)
+    c = _cel()
+    if isinstance(value, c.Type):
+        name = value.name()
+        return name.lower() if name.isupper() else name
+    return value
+
+
+class Program:
+    """A compiled expression; evaluate it many times with different variable values."""
+
+    def __init__(self, expression: str, var_types: tuple[tuple[str, str], ...], check: bool = True):
+        self.expression = expression
+        self.variables = tuple(n for n, _ in var_types)
+        try:
+            self._compiled = _env(var_types).compile(expression, disable_check=not check)
+        except RuntimeError as exc:
+            raise _error_from(exc, expression, "compile") from None
+
+    def evaluate(self, variables: Mapping[str, Any] | None = None) -> Any:
+        data = dict(variables or {})
+        missing = [n for n in self.variables if n not in data]
+        if missing:
+            raise CELError(f"no value given for declared variable(s) {', '.join(missing)}; pass "
+                           "them in `variables`", expression=self.expression, phase="eval")
+        try:
+            result = self._compiled.eval(data=data)
+        except RuntimeError as exc:
+            raise _error_from(exc, self.expression, "eval") from None
+        c = _cel()
+        if result.type() == c.Type.ERROR:
+            raise _error_from(result.value(), self.expression, "eval")
+        return to_python(result.plain_value())
+
+    def __repr__(self):
+        return f"Program({self.expression!r}, variables={list(self.variables)})"
+
+
+def compile(expression: str, variables: Iterable[str] | Mapping[str, Any] | None = None,
+            *, types: Mapping[str, str] | None = None, check: bool = True) -> Program:  # noqa: A001
+    """Compile ``expression`` once; ``variables`` names the variables it may use.
+
+    ``variables`` may be a mapping of example values (a top-level datetime/timedelta
+    makes that variable a timestamp/duration) or just names (dynamically typed).
+    ``types`` may force "dyn", "timestamp" or "duration" for a name. ``check=False`` skips
+    the type checker (parse only; type errors then surface at evaluation, as with the
+    conformance suite's ``disable_check``). Kubernetes always type-checks.
+    Raises :class:`CELError` (with ``line``/``column``) when the expression does not compile.
+    """
+    if not isinstance(expression, str):
+        raise CELError(f"a CEL expression must be a string, got {type(expression).__name__}")
+    types = dict(types or {})
+    if isinstance(variables, Mapping):
+        keys = tuple(sorted(_type_key(n, v, types.get(n)) for n, v in variables.items()))
+    else:
+        keys = tuple(sorted(_type_key(n, None, types.get(n)) for n in (variables or ())))
+    return Program(expression, keys, check)
+
+
+def evaluate(expression: str, variables: Mapping[str, Any] | None = None, *,
+             check: bool = True) -> Any:
+    """Compile and evaluate ``expression`` with ``variables``; return a plain Python value.
+
+    Raises :class:`CELError` for compile errors (syntax, undeclared names, type errors with
+    line/column) and evaluation errors (division by zero, no such key, ...).
+    """
+    return compile(expression, variables or {}, check=check).evaluate(variables or {})

@@ -1,0 +1,90 @@
+"""Kubernetes list library (isSorted, sum, min, max, indexOf, lastIndexOf) and regex
+library (find, findAll).
+
+Semantics from the Kubernetes docs ("Kubernetes list library", "Kubernetes regex library",
+https://kubernetes.io/docs/reference/using-api/cel/) and the godoc of
+k8s.io/apiserver/pkg/cel/library (lists.go, regex.go).
+Regexes use Python's ``re`` module, not Go's RE2: patterns that differ between the two
+(backreferences, lookaround are accepted here and rejected by Kubernetes) are a known gap.
+"""
+from __future__ import annotations
+
+import datetime
+import re
+
+from ._decl import TYPES as T, decl
+
+
+def _is_sorted(lst):
+    return all(a <= b for a, b in zip(lst, lst[1:]))
+
+
+def _sum(lst):
+    if not lst:
+        return 0
+    if all(isinstance(x, datetime.timedelta) for x in lst):
+        return sum(lst, datetime.timedelta())
+    if any(isinstance(x, bool) for x in lst) or not all(isinstance(x, (int, float)) for x in lst):
+        raise ValueError("sum() is defined for lists of int, uint, double or duration")
+    if len({type(x) for x in lst}) > 1:
+        raise ValueError("sum() needs a list of one numeric type")
+    return sum(lst)
+
+
+def _min(lst):
+    if not lst:
+        raise ValueError("min called on empty list")
+    return min(lst)
+
+
+def _max(lst):
+    if not lst:
+        raise ValueError("max called on empty list")
+    return max(lst)
+
+
+def _index_of(lst, v):
+    for i, x in enumerate(lst):
+        if x == v and type(x) is type(v):
+            return i
+    return -1
+
+
+def _last_index_of(lst, v):
+    for i in range(len(lst) - 1, -1, -1):
+        if lst[i] == v and type(lst[i]) is type(v):
+            return i
+    return -1
+
+
+def _compile(pattern):
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"invalid regex {pattern!r}: {exc}") from exc
+
+
+def _find(s, pattern):
+    m = _compile(pattern).search(s)
+    return m.group(0) if m else ""
+
+
+def _find_all(s, pattern, n=-1):
+    found = [m.group(0) for m in _compile(pattern).finditer(s)]
+    return found if n < 0 else found[:n]
+
+
+def functions():
+    L, D = T.LIST, T.DYN
+    return [
+        decl("isSorted", ("list_is_sorted", T.BOOL, [L], True, _is_sorted)),
+        decl("sum", ("list_sum", D, [L], True, _sum)),
+        decl("min", ("list_min", D, [L], True, _min)),
+        decl("max", ("list_max", D, [L], True, _max)),
+        decl("indexOf", ("list_index_of", T.INT, [L, D], True, _index_of)),
+        decl("lastIndexOf", ("list_last_index_of", T.INT, [L, D], True, _last_index_of)),
+        decl("find", ("string_find", T.STRING, [T.STRING, T.STRING], True, _find)),
+        decl("findAll",
+             ("string_find_all", T.LIST_STRING, [T.STRING, T.STRING], True, _find_all),
+             ("string_find_all_n", T.LIST_STRING, [T.STRING, T.STRING, T.INT], True, _find_all)),
+    ]

@@ -1,0 +1,31 @@
+"""Self-checks for the notebooks' "try it yourself" exercises."""
+
+from __future__ import annotations
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, float) or isinstance(b, float):
+        try:
+            return abs(float(a) - float(b)) <= 1e-9 * max(1.0, abs(float(b)))
+        except (TypeError, ValueError):
+            return False
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, (set, frozenset)) or isinstance(b, (set, frozenset)):
+        try:
+            return set(a) == set(b)
+        except TypeError:
+            return False
+    return a == b
+
+
+def selfcheck(answer, expected, hint: str = "") -> bool:
+    """Compare `answer` with `expected` and print a verdict; never raises."""
+    if answer is None:
+        print("⏳ Not answered yet." + (f" Hint: {hint}" if hint else ""))
+        return False
+    if _same(answer, expected):
+        print("✅ Correct.")
+        return True
+    print(f"❌ Not quite: you answered {answer!r}." + (f" Hint: {hint}" if hint else ""))
+    return False

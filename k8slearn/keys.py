@@ -1,0 +1,383 @@
+"""Parse and compose the etcd keys kube-apiserver writes.
+
+Every object kube-apiserver stores lives at one etcd key built from three parts::
+
+    <prefix>/<key path of the resource>/<namespace>/<name>     (namespaced)
+    <prefix>/<key path of the resource>/<name>                 (cluster-scoped)
+
+* ``prefix`` is ``--etcd-prefix`` (default ``/registry``).
+* The key path of a *built-in* resource is its plural name in lower case, with
+  **no API group** (``/registry/deployments/...``, not ``/registry/apps/...``).
+  ``DefaultStorageFactory.ResourcePrefix`` falls back to
+  ``strings.ToLower(resource)``, and resources that share storage
+  ("cohabitating", e.g. ``events.k8s.io/events`` and core ``events``) use the
+  first one's path:
+  https://github.com/kubernetes/kubernetes/blob/master/staging/src/k8s.io/apiserver/pkg/server/storage/storage_factory.go
+* A few built-ins keep historic key paths, compiled in as
+  ``SpecialDefaultResourcePrefixes``: services → ``services/specs``,
+  endpoints → ``services/endpoints``, nodes → ``minions``,
+  replicationcontrollers → ``controllers``, ingresses (networking.k8s.io and
+  extensions) → ``ingress``; until PodSecurityPolicy was removed (1.25),
+  podsecuritypolicies → ``podsecuritypolicy``:
+  https://github.com/kubernetes/kubernetes/blob/master/pkg/kubeapiserver/default_storage_factory_builder.go
+* Resources served by the apiextensions and aggregator servers, and every
+  custom resource, get ``<group>/<resource>`` (``ResourcePrefix:
+  resource.Group + "/" + resource.Resource`` in ``SimpleRestOptionsFactory``
+  and ``CRDRESTOptionsGetter``):
+  https://github.com/kubernetes/kubernetes/blob/master/staging/src/k8s.io/apiserver/pkg/server/options/etcd.go
+  https://github.com/kubernetes/kubernetes/blob/master/staging/src/k8s.io/apiextensions-apiserver/pkg/apiserver/customresource_handler.go
+* Allocator bitmaps live at ``<prefix>/ranges/serviceips`` (and
+  ``secondaryserviceips``) and ``<prefix>/ranges/servicenodeports``:
+  https://github.com/kubernetes/kubernetes/blob/master/pkg/registry/core/rest/storage_core.go
+* The ``kubernetes`` Service endpoint reconciler keeps one TTL'd key per
+  apiserver IP at ``<prefix>/masterleases/<ip>``:
+  https://github.com/kubernetes/kubernetes/blob/master/pkg/controlplane/reconcilers/lease.go
+* The compactor's bookkeeping key ``compact_rev_key`` is written *outside* the
+  prefix, at the root of the keyspace:
+  https://github.com/kubernetes/kubernetes/blob/master/staging/src/k8s.io/apiserver/pkg/storage/etcd3/compact.go
+
+Only pure functions live here; nothing talks to etcd.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "DEFAULT_PREFIX",
+    "COMPACT_REV_KEY",
+    "Key",
+    "KeyFormatError",
+    "ResourceInfo",
+    "RESOURCES",
+    "SPECIAL_KEY_PATHS",
+    "compose",
+    "key_path",
+    "parse",
+]
+
+DEFAULT_PREFIX = "/registry"
+COMPACT_REV_KEY = "compact_rev_key"
+
+
+class KeyFormatError(ValueError):
+    """A key (or the parts given to :func:`compose`) cannot be a kube-apiserver etcd key.
+
+    Subclass of :class:`ValueError`. Raised for empty input, bytes that are not
+    UTF-8, a key under the prefix with no resource segment, and for names or
+    namespaces that would not fit in one key segment.
+    """
+
+
+@dataclass(frozen=True)
+class ResourceInfo:
+    """Where a built-in resource is stored: API group, scope, key path under the prefix."""
+
+    group: str
+    namespaced: bool
+    key_path: str
+
+
+def _r(group: str, namespaced: bool, key_path: str) -> ResourceInfo:
+    return ResourceInfo(group, namespaced, key_path)
+
+
+# resource plural -> storage facts. The key path is the lower-case plural unless
+# SpecialDefaultResourcePrefixes overrides it (default_storage_factory_builder.go);
+# scope comes from each registry's strategy NamespaceScoped() under
+# https://github.com/kubernetes/kubernetes/tree/master/pkg/registry/<group>/<resource>/.
+# For cohabitating resources (events, ingresses, ...) the group given is the
+# one the kube-apiserver stores them under today.
+RESOURCES: dict[str, ResourceInfo] = {
+    # core ("" group) — pkg/registry/core/*
+    "pods": _r("", True, "pods"),
+    "podtemplates": _r("", True, "podtemplates"),
+    "services": _r("", True, "services/specs"),
+    "endpoints": _r("", True, "services/endpoints"),
+    "nodes": _r("", False, "minions"),
+    "namespaces": _r("", False, "namespaces"),
+    "configmaps": _r("", True, "configmaps"),
+    "secrets": _r("", True, "secrets"),
+    "serviceaccounts": _r("", True, "serviceaccounts"),
+    "persistentvolumes": _r("", False, "persistentvolumes"),
+    "persistentvolumeclaims": _r("", True, "persistentvolumeclaims"),
+    "events": _r("", True, "events"),
+    "limitranges": _r("", True, "limitranges"),
+    "resourcequotas": _r("", True, "resourcequotas"),
+    "replicationcontrollers": _r("", True, "controllers"),
+    # apps, batch, autoscaling, policy
+    "deployments": _r("apps", True, "deployments"),
+    "replicasets": _r("apps", True, "replicasets"),
+    "statefulsets": _r("apps", True, "statefulsets"),
+    "daemonsets": _r("apps", True, "daemonsets"),
+    "controllerrevisions": _r("apps", True, "controllerrevisions"),
+    "jobs": _r("batch", True, "jobs"),
+    "cronjobs": _r("batch", True, "cronjobs"),
+    "horizontalpodautoscalers": _r("autoscaling", True, "horizontalpodautoscalers"),
+    "poddisruptionbudgets": _r("policy", True, "poddisruptionbudgets"),
+    # networking, discovery, coordination
+    "ingresses": _r("networking.k8s.io", True, "ingress"),
+    "ingressclasses": _r("networking.k8s.io", False, "ingressclasses"),
+    "networkpolicies": _r("networking.k8s.io", True, "networkpolicies"),
+    "ipaddresses": _r("networking.k8s.io", False, "ipaddresses"),
+    "servicecidrs": _r("networking.k8s.io", False, "servicecidrs"),
+    "endpointslices": _r("discovery.k8s.io", True, "endpointslices"),
+    "leases": _r("coordination.k8s.io", True, "leases"),
+    # rbac
+    "roles": _r("rbac.authorization.k8s.io", True, "roles"),
+    "rolebindings": _r("rbac.authorization.k8s.io", True, "rolebindings"),
+    "clusterroles": _r("rbac.authorization.k8s.io", False, "clusterroles"),
+    "clusterrolebindings": _r("rbac.authorization.k8s.io", False, "clusterrolebindings"),
+    # scheduling, node, storage
+    "priorityclasses": _r("scheduling.k8s.io", False, "priorityclasses"),
+    "runtimeclasses": _r("node.k8s.io", False, "runtimeclasses"),
+    "storageclasses": _r("storage.k8s.io", False, "storageclasses"),
+    "csinodes": _r("storage.k8s.io", False, "csinodes"),
+    "csidrivers": _r("storage.k8s.io", False, "csidrivers"),
+    "volumeattachments": _r("storage.k8s.io", False, "volumeattachments"),
+    "csistoragecapacities": _r("storage.k8s.io", True, "csistoragecapacities"),
+    "volumeattributesclasses": _r("storage.k8s.io", False, "volumeattributesclasses"),
+    # admission, certificates, flow control
+    "validatingwebhookconfigurations": _r(
+        "admissionregistration.k8s.io", False, "validatingwebhookconfigurations"),
+    "mutatingwebhookconfigurations": _r(
+        "admissionregistration.k8s.io", False, "mutatingwebhookconfigurations"),
+    "validatingadmissionpolicies": _r(
+        "admissionregistration.k8s.io", False, "validatingadmissionpolicies"),
+    "validatingadmissionpolicybindings": _r(
+        "admissionregistration.k8s.io", False, "validatingadmissionpolicybindings"),
+    "certificatesigningrequests": _r("certificates.k8s.io", False, "certificatesigningrequests"),
+    "flowschemas": _r("flowcontrol.apiserver.k8s.io", False, "flowschemas"),
+    "prioritylevelconfigurations": _r(
+        "flowcontrol.apiserver.k8s.io", False, "prioritylevelconfigurations"),
+    # dynamic resource allocation (resource.k8s.io, GA in 1.34)
+    "deviceclasses": _r("resource.k8s.io", False, "deviceclasses"),
+    "resourceclaims": _r("resource.k8s.io", True, "resourceclaims"),
+    "resourceclaimtemplates": _r("resource.k8s.io", True, "resourceclaimtemplates"),
+    "resourceslices": _r("resource.k8s.io", False, "resourceslices"),
+    # served by the apiextensions / aggregator servers: group kept in the key
+    "customresourcedefinitions": _r(
+        "apiextensions.k8s.io", False, "apiextensions.k8s.io/customresourcedefinitions"),
+    "apiservices": _r("apiregistration.k8s.io", False, "apiregistration.k8s.io/apiservices"),
+}
+
+# Resources no longer served whose historic key paths may still be met in old
+# data (PodSecurityPolicy was removed in 1.25).
+_HISTORIC: dict[str, ResourceInfo] = {
+    "podsecuritypolicies": _r("policy", False, "podsecuritypolicy"),
+}
+
+# Key paths that differ from the resource name -> resource.
+SPECIAL_KEY_PATHS: dict[str, str] = {
+    info.key_path: res
+    for res, info in {**RESOURCES, **_HISTORIC}.items()
+    if info.key_path != res
+}
+
+# /ranges/<name> -> the GroupResource the allocator registers its storage under
+# (api.Resource("serviceipallocations") / ("servicenodeportallocations")).
+_RANGES = {
+    "serviceips": "serviceipallocations",
+    "secondaryserviceips": "serviceipallocations",
+    "servicenodeports": "servicenodeportallocations",
+}
+
+
+@dataclass(frozen=True)
+class Key:
+    """One etcd key, taken apart.
+
+    ``resource`` is the API resource plural ("services", "nodes", ...), or ""
+    when the key names none; ``key_resource`` is the path actually used in the
+    key ("services/specs", "minions", "apiextensions.k8s.io/customresourcedefinitions").
+    ``group`` is "" for the core group. ``namespace`` is None for cluster-scoped
+    objects, ``name`` is None for a collection prefix. ``special`` is None for an
+    ordinary object key, or a tag:
+
+    * ``"compact_rev_key"``: the compactor's key at the keyspace root;
+    * ``"range"``: an allocator bitmap under ``ranges/``;
+    * ``"masterleases"``: an apiserver IP lease of the endpoint reconciler;
+    * ``"outside-prefix"``: the key is not under ``prefix`` (name = whole key);
+    * ``"collection"``: a prefix that names a resource (and namespace) but no object;
+    * ``"unknown-resource"``: not a built-in resource known here and not
+      group-qualified; scope guessed from the number of segments;
+    * ``"unexpected-shape"``: known resource, but the segments do not match
+      its scope; parsed as well as possible.
+    """
+
+    key: str
+    prefix: str
+    resource: str
+    key_resource: str
+    group: str
+    namespace: str | None
+    name: str | None
+    special: str | None = None
+
+
+def _normalise_prefix(prefix: str) -> str:
+    if not isinstance(prefix, str) or not prefix.strip("/"):
+        raise KeyFormatError(
+            f"prefix {prefix!r} is empty; pass the apiserver's --etcd-prefix, e.g. '/registry'")
+    return "/" + prefix.strip("/")
+
+
+def _as_text(key: str | bytes) -> str:
+    if isinstance(key, (bytes, bytearray, memoryview)):
+        try:
+            return bytes(key).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise KeyFormatError(
+                f"key bytes are not UTF-8 ({exc.reason} at byte {exc.start}); "
+                "kube-apiserver keys are always UTF-8 text") from None
+    if isinstance(key, str):
+        return key
+    raise KeyFormatError(f"key must be str or bytes, not {type(key).__name__}")
+
+
+def key_path(resource: str, group: str = "") -> str:
+    """The path segment(s) under the prefix where ``group``/``resource`` is stored."""
+    if not resource:
+        raise KeyFormatError("resource is empty; give the plural, e.g. 'configmaps'")
+    info = RESOURCES.get(resource) or _HISTORIC.get(resource)
+    if info is not None and (group == info.group or (
+            group == "extensions" and resource in ("ingresses", "podsecuritypolicies"))
+            or (group == "events.k8s.io" and resource == "events")):
+        return info.key_path
+    if group and "." in group:
+        return f"{group}/{resource}"
+    return resource.lower()
+
+
+def parse(key: str | bytes, prefix: str = DEFAULT_PREFIX) -> Key:
+    """Take a kube-apiserver etcd key apart.
+
+    Never raises for a well-formed key it does not recognise: such keys come
+    back with a ``special`` tag saying what was guessed. Raises
+    :class:`KeyFormatError` (a ValueError) for empty or non-UTF-8 input, or a
+    key that is only the prefix.
+    """
+    text = _as_text(key)
+    if not text:
+        raise KeyFormatError("key is empty; expected e.g. '/registry/configmaps/default/x'")
+    pfx = _normalise_prefix(prefix)
+
+    if text.strip("/") == COMPACT_REV_KEY:
+        return Key(text, pfx, "", "", "", None, COMPACT_REV_KEY, COMPACT_REV_KEY)
+    if text != pfx and not text.startswith(pfx + "/"):
+        return Key(text, pfx, "", "", "", None, text, "outside-prefix")
+
+    rest = text[len(pfx) + 1:]
+    if rest.endswith("/"):  # "<prefix>/configmaps/" names a collection
+        rest = rest[:-1]
+    if not rest:
+        raise KeyFormatError(
+            f"key {text!r} is only the prefix {pfx!r}; an object key needs a resource segment")
+    parts = rest.split("/")
+    if any(p == "" for p in parts):
+        raise KeyFormatError(f"key {text!r} has an empty segment ('//'); not an apiserver key")
+
+    # allocator bitmaps and master leases
+    if parts[0] == "ranges":
+        name = "/".join(parts[1:]) or None
+        resource = _RANGES.get(parts[1], "rangeallocations") if len(parts) > 1 else ""
+        return Key(text, pfx, resource, "ranges", "", None, name,
+                   "range" if name else "collection")
+    if parts[0] == "masterleases":
+        name = "/".join(parts[1:]) or None
+        return Key(text, pfx, "endpoints", "masterleases", "", None, name,
+                   "masterleases" if name else "collection")
+
+    # two-segment key paths first (services/specs, services/endpoints, <group>/<plural>)
+    if len(parts) >= 2 and f"{parts[0]}/{parts[1]}" in SPECIAL_KEY_PATHS:
+        kr, tail = f"{parts[0]}/{parts[1]}", parts[2:]
+        resource = SPECIAL_KEY_PATHS[kr]
+        info = RESOURCES.get(resource) or _HISTORIC[resource]
+        return _finish(text, pfx, resource, kr, info.group, tail, info.namespaced)
+    if "." in parts[0]:
+        group = parts[0]
+        if len(parts) == 1:
+            return Key(text, pfx, "", group, group, None, None, "collection")
+        resource, kr, tail = parts[1], f"{parts[0]}/{parts[1]}", parts[2:]
+        info = RESOURCES.get(resource)
+        namespaced = info.namespaced if info is not None and info.group == group else None
+        return _finish(text, pfx, resource, kr, group, tail, namespaced)
+
+    kr, tail = parts[0], parts[1:]
+    if kr in SPECIAL_KEY_PATHS:
+        resource = SPECIAL_KEY_PATHS[kr]
+        info = RESOURCES.get(resource) or _HISTORIC[resource]
+    else:
+        resource = kr
+        info = RESOURCES.get(kr)
+        if info is not None and info.key_path != kr:
+            info = None  # e.g. "/registry/nodes/x": not where nodes live
+    if info is None:
+        key = _finish(text, pfx, resource, kr, "", tail, None)
+        if key.special is None:
+            key = _with_special(key, "unknown-resource")
+        return key
+    return _finish(text, pfx, resource, kr, info.group, tail, info.namespaced)
+
+
+def _with_special(key: Key, special: str) -> Key:
+    return Key(key.key, key.prefix, key.resource, key.key_resource, key.group,
+               key.namespace, key.name, special)
+
+
+def _finish(text: str, pfx: str, resource: str, kr: str, group: str,
+            tail: list[str], namespaced: bool | None) -> Key:
+    """Split the segments after the key path into namespace and name."""
+    if not tail:
+        return Key(text, pfx, resource, kr, group, None, None, "collection")
+    if namespaced is None:  # scope unknown: guess from the segment count
+        if len(tail) == 1:
+            return Key(text, pfx, resource, kr, group, None, tail[0])
+        if len(tail) == 2:
+            return Key(text, pfx, resource, kr, group, tail[0], tail[1])
+        return Key(text, pfx, resource, kr, group, tail[0], "/".join(tail[1:]),
+                   "unexpected-shape")
+    if namespaced:
+        if len(tail) == 1:  # "<prefix>/configmaps/<ns>" is the namespace's collection
+            return Key(text, pfx, resource, kr, group, tail[0], None, "collection")
+        special = None if len(tail) == 2 else "unexpected-shape"
+        return Key(text, pfx, resource, kr, group, tail[0], "/".join(tail[1:]), special)
+    special = None if len(tail) == 1 else "unexpected-shape"
+    return Key(text, pfx, resource, kr, group, None, "/".join(tail), special)
+
+
+def _check_segment(what: str, value: str) -> None:
+    if not isinstance(value, str) or not value:
+        raise KeyFormatError(f"{what} is empty; give a Kubernetes object {what}")
+    if "/" in value or value in (".", ".."):
+        raise KeyFormatError(
+            f"{what} {value!r} cannot be one key segment (no '/', '.' or '..' allowed)")
+
+
+def compose(resource: str, name: str, namespace: str | None = None, group: str = "",
+            prefix: str = DEFAULT_PREFIX) -> str:
+    """Build the etcd key kube-apiserver uses for one object (inverse of :func:`parse`).
+
+    ``compose("services", "kube-dns", "kube-system")`` →
+    ``"/registry/services/specs/kube-system/kube-dns"``. For a built-in
+    resource ``group`` may be left empty; for a custom resource give its group
+    (``compose("widgets", "w1", "default", group="example.com")``).
+    Raises :class:`KeyFormatError` when a namespaced built-in gets no namespace
+    or a cluster-scoped one gets one.
+    """
+    pfx = _normalise_prefix(prefix)
+    _check_segment("name", name)
+    info = RESOURCES.get(resource)
+    if info is not None and group in ("", info.group):
+        group = info.group
+        if info.namespaced and namespace is None:
+            raise KeyFormatError(
+                f"{resource} are namespaced: pass namespace=... to compose their key")
+        if not info.namespaced and namespace is not None:
+            raise KeyFormatError(
+                f"{resource} are cluster-scoped: leave namespace out (got {namespace!r})")
+    path = key_path(resource, group)
+    if namespace is not None:
+        _check_segment("namespace", namespace)
+        return f"{pfx}/{path}/{namespace}/{name}"
+    return f"{pfx}/{path}/{name}"

@@ -1,0 +1,354 @@
+"""`connect()` and the `Lab`: one object through which a notebook reaches everything.
+
+    lab = k8slearn.connect(mode, notebook="02-resource-version")
+    lab.api      the official kubernetes ApiClient (live cluster, or answered from a recording)
+    lab.etcd     the cluster's etcd keyspace (live, or a real local etcd loaded from a recording)
+    lab.sandbox  a fresh real local etcd that is yours to break
+    lab.source   where the data comes from (provenance)
+
+Notebook code is the same in every mode: only `connect` knows which one is in use.
+Modes: "live" (the curriculum's Kind cluster), "replay" (recordings in data/), "auto"
+(live when the curriculum cluster answers, else replay; on Binder and in CI, replay
+unless K8SLEARN_MODE says otherwise), and "record", used by `k8slearn record` only.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import html
+import json
+import os
+from pathlib import Path
+
+import yaml
+
+from . import __version__
+from .errors import ClusterUnreachable, FixtureMissing, K8sLearnError
+
+MODES = ("auto", "live", "replay", "record")
+RECORD_MIME = "application/vnd.k8slearn.record+json"
+REPLAY_HOST = "https://k8slearn-replay.invalid"
+
+
+# ------------------------------------------------------------------ where the data lives
+
+def data_dir() -> Path:
+    """The project's data/ folder: $K8SLEARN_DATA, else found from the working folder up."""
+    env = os.environ.get("K8SLEARN_DATA")
+    if env:
+        return Path(env)
+    for base in [Path.cwd(), *Path.cwd().parents, Path(__file__).resolve().parents[1]]:
+        if (base / "data").is_dir() and (base / "notebooks").is_dir():
+            return base / "data"
+    raise FixtureMissing("cannot find the project's data/ folder: run the notebook from the "
+                         "project's notebooks/ folder or set K8SLEARN_DATA to the data/ path")
+
+
+def recordings() -> dict[str, dict]:
+    """Every recording in data/recordings with its provenance."""
+    out = {}
+    for p in sorted((data_dir() / "recordings").glob("*/provenance.yaml")):
+        out[p.parent.name] = yaml.safe_load(p.read_text())
+    return out
+
+
+def choose_recording() -> Path:
+    """$K8SLEARN_RECORDING, else the newest `recorded` recording, else the constructed one."""
+    root = data_dir() / "recordings"
+    name = os.environ.get("K8SLEARN_RECORDING")
+    if name:
+        if not (root / name / "provenance.yaml").is_file():
+            raise FixtureMissing(f"K8SLEARN_RECORDING={name}: no such recording in {root}")
+        return root / name
+    if not root.is_dir():
+        raise FixtureMissing(f"no recordings in {root}; build them with `k8slearn record --construct`")
+    recs = recordings()
+    real = sorted((p.get("date", ""), n) for n, p in recs.items() if p.get("provenance") == "recorded")
+    if real:
+        return root / real[-1][1]
+    constructed = [n for n, p in recs.items() if p.get("provenance") == "constructed"]
+    if constructed:
+        return root / constructed[0]
+    raise FixtureMissing(f"no recording in {root}; build one with `k8slearn record --construct`")
+
+
+def resolve_mode(mode: str) -> tuple[str, str]:
+    """The mode to use and why."""
+    if mode not in MODES:
+        raise K8sLearnError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
+    if mode != "auto":
+        return mode, "asked for explicitly"
+    forced = os.environ.get("K8SLEARN_MODE")
+    if forced in ("live", "replay"):
+        return forced, f"K8SLEARN_MODE={forced}"
+    if os.environ.get("BINDER_REPO_URL") or os.environ.get("BINDER_SERVICE_HOST"):
+        return "replay", "running on Binder (no cluster there)"
+    if os.environ.get("CI"):
+        return "replay", "running in CI (CI is set)"
+    from . import kind
+
+    ok, why = kind.answers()
+    return ("live", why) if ok else ("replay", f"{why}; replaying recorded data")
+
+
+# ------------------------------------------------------------------ helpers shown in notebooks
+
+class ExpectedError:
+    """Context manager: the block must raise one of `types`; the error is shown, not raised."""
+
+    def __init__(self, types):
+        self.types = types or (Exception,)
+        self.error = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, et, ev, tb):
+        if ev is None:
+            raise AssertionError(f"expected {' or '.join(t.__name__ for t in self.types)}, but nothing was raised")
+        if not isinstance(ev, self.types):
+            return False
+        self.error = ev
+        print(f"Expected error: {describe_error(ev)}")
+        return True
+
+    @property
+    def status(self) -> int | None:
+        return getattr(self.error, "status", None)
+
+    @property
+    def body(self) -> dict | None:
+        try:
+            return json.loads(self.error.body)
+        except Exception:
+            return None
+
+
+def describe_error(e: BaseException) -> str:
+    """A one-paragraph description of an error, with the API's Status message when there is one."""
+    body = getattr(e, "body", None)
+    if body:
+        try:
+            s = json.loads(body)
+            return f"HTTP {getattr(e, 'status', '?')} {s.get('reason', '')}: {s.get('message', '')}"
+        except (ValueError, TypeError):
+            pass
+    return f"{type(e).__name__}: {e}"
+
+
+class Lab:
+    """Everything a notebook needs; see the module docstring."""
+
+    def __init__(self, mode: str, reason: str, notebook: str):
+        self.mode, self.reason, self.notebook = mode, reason, notebook
+        self.source: dict = {}
+        self.cluster: dict = {}
+        self.api = None
+        self.etcd = None
+        self._closers: list = []
+        self._sandboxes: list = []
+        self._namespaces: list[str] = []
+        self._recorded: dict = {}
+        self._closed = False
+        atexit.register(self.close)
+
+    # -------------------------------------------------------------- display
+    def banner(self):
+        """Show which mode is in use and where the data comes from."""
+        from IPython.display import HTML, display
+
+        src = self.source
+        rows = [
+            ("Mode", f"<b>{self.mode}</b> — {html.escape(self.reason)}"),
+            ("Data", html.escape(src.get("summary", ""))),
+            ("Kubernetes", html.escape(str(self.cluster.get("kubernetes_version", "?")))),
+            ("etcd", html.escape(src.get("etcd", ""))),
+            ("k8slearn", __version__),
+        ]
+        warn = ""
+        if src.get("provenance") == "constructed":
+            warn = ("<p style='margin:4px 0'>⚠️ <b>Constructed data</b>: built by this project's scripts from "
+                    "documented behaviour, not recorded from a real cluster. Run live (or record a real "
+                    "cluster) to see the real thing.</p>")
+        table = "".join(f"<tr><th style='text-align:left;padding-right:1em'>{k}</th><td style='text-align:left'>{v}</td></tr>" for k, v in rows)
+        text = "\n".join(f"{k:<11} {html.unescape(v).replace('<b>', '').replace('</b>', '')}" for k, v in rows)
+        if warn:
+            text += "\nWARNING: constructed data, not recorded from a real cluster"
+        display({"text/html": f"<div style='border:1px solid #888;padding:6px'><table>{table}</table>{warn}</div>",
+                 "text/plain": text}, raw=True)
+
+    def record(self, name: str, value):
+        """Keep a key result so that tests can read it back from the executed notebook."""
+        from IPython.display import display
+
+        json.dumps(value)  # must be JSON-able
+        self._recorded[name] = value
+        display({RECORD_MIME: {name: value}, "text/plain": f"recorded {name} = {value!r}"}, raw=True)
+        return value
+
+    @staticmethod
+    def expect_error(*types) -> ExpectedError:
+        """`with lab.expect_error(ApiException) as caught: ...` — the block must fail."""
+        return ExpectedError(types)
+
+    # -------------------------------------------------------------- resources
+    def sandbox(self):
+        """A fresh, empty, real etcd on loopback (stopped by `lab.close()`): `.client()`, `.endpoint`."""
+        from .localetcd import LocalEtcd
+
+        s = LocalEtcd(name="sandbox").start()
+        self._sandboxes.append(s)
+        return s
+
+    def namespace(self, name: str) -> str:
+        """Create (if needed) a `k8slearn-` namespace for this notebook; deleted by `lab.close()`."""
+        from kubernetes import client
+
+        from .kind import guard_namespace
+
+        guard_namespace(name)
+        v1 = client.CoreV1Api(self.api)
+        try:
+            v1.create_namespace({"metadata": {"name": name, "labels": {"app.kubernetes.io/part-of": "k8slearn"}}})
+        except client.ApiException as e:
+            if e.status != 409:
+                raise
+        self._namespaces.append(name)
+        return name
+
+    def close(self):
+        """Clean up: delete this notebook's namespaces, write recordings, stop local etcds."""
+        if self._closed:
+            return
+        self._closed = True
+        if self.api is not None and self._namespaces:
+            from kubernetes import client
+
+            for ns in self._namespaces:
+                with contextlib.suppress(Exception):
+                    client.CoreV1Api(self.api).delete_namespace(ns)
+        for fn in reversed(self._closers):
+            fn()
+        for s in self._sandboxes:
+            s.stop()
+
+
+# ------------------------------------------------------------------ the three ways to build a Lab
+
+def _replay(lab: Lab):
+    from . import etcd as etcdmod
+    from . import transcript
+    from .localetcd import LocalEtcd, etcd_version
+
+    rec = choose_recording()
+    prov = yaml.safe_load((rec / "provenance.yaml").read_text())
+    lab.cluster = yaml.safe_load((rec / "cluster.yaml").read_text()) if (rec / "cluster.yaml").is_file() else {}
+    nb = rec / "notebooks" / lab.notebook
+    if not nb.is_dir():
+        raise FixtureMissing(f"the recording {rec.name!r} holds nothing for notebook {lab.notebook!r}; "
+                             f"record it with `k8slearn record {lab.notebook}` (or `--construct`)")
+    server = LocalEtcd(name="replay").start()
+    lab._closers.append(server.stop)
+    client = server.client()
+    base = etcdmod.read_ops(rec / "base.jsonl")
+    mine = etcdmod.read_ops(nb / "etcd.jsonl")
+    final = etcdmod.apply_ops(client, base + mine)
+    reads = json.loads((nb / "reads.json").read_text()) if (nb / "reads.json").is_file() else []
+    lab.etcd = etcdmod.Etcd(client, prefix=lab.cluster.get("etcd_prefix", "/registry"),
+                            pins=etcdmod.ReadPins("replay", reads), label="replayed")
+    cas = transcript.cassette(nb / "api.yaml", record=False)
+    cas.__enter__()
+    lab._closers.append(lambda: cas.__exit__(None, None, None))
+    lab.api = transcript.replay_api_client(REPLAY_HOST, lab.notebook)
+    lab.source = dict(prov, recording=rec.name,
+                      summary=f"{prov.get('provenance')} recording {rec.name!r}: {prov.get('summary', '')}",
+                      etcd=f"local etcd {etcd_version(server.binary)} on loopback, loaded with "
+                           f"{len(base) + len(mine)} recorded writes (revision {final})")
+
+
+def _live(lab: Lab):
+    from . import etcd as etcdmod
+    from . import kind
+
+    ok, why = kind.answers()
+    if not ok:
+        raise ClusterUnreachable(f"live mode needs the curriculum cluster: {why}. Create it with "
+                                 "`k8slearn cluster up` (needs Docker and kind), or use mode='replay'.")
+    lab.api = kind.api_client()
+    lab.etcd = etcdmod.Etcd(kind.etcd_client(), label="kind")
+    lab.cluster = live_cluster_facts(lab.api)
+    lab.source = {"provenance": "live", "summary": f"live Kind cluster ({kind.allowed_context()})",
+                  "etcd": f"the Kind node's etcd via 127.0.0.1:{kind.ETCD_HOST_PORT}"}
+
+
+def live_cluster_facts(api) -> dict:
+    from kubernetes import client
+
+    from . import kind
+
+    v = client.VersionApi(api).get_code()
+    facts = {"kubernetes_version": v.git_version, "platform": v.platform}
+    with contextlib.suppress(Exception):
+        flags = kind.apiserver_flags(api)
+        facts["apiserver_flags"] = flags
+        facts["etcd_prefix"] = next((f.split("=", 1)[1] for f in flags if f.startswith("--etcd-prefix=")), "/registry")
+        facts["storage_media_type"] = next((f.split("=", 1)[1] for f in flags if f.startswith("--storage-media-type=")),
+                                           "application/vnd.kubernetes.protobuf")
+    return facts
+
+
+def _record(lab: Lab):
+    """Record mode: run against a target (the Kind cluster or the stand-in) and write files."""
+    from kubernetes import client as k8s
+
+    from . import etcd as etcdmod
+    from . import transcript
+
+    out = Path(os.environ["K8SLEARN_RECORD_DIR"]) / "notebooks" / lab.notebook
+    out.mkdir(parents=True, exist_ok=True)
+    target = os.environ.get("K8SLEARN_TARGET", "kind")
+    rec_dir = out.parents[1]
+    lab.cluster = yaml.safe_load((rec_dir / "cluster.yaml").read_text()) if (rec_dir / "cluster.yaml").is_file() else {}
+    if target == "kind":
+        from . import kind
+
+        api = kind.api_client()
+        etcd_client = kind.etcd_client()
+    else:  # "standin <api url> <etcd port>"
+        import pyetcd
+
+        _, url, port = target.split()
+        api = k8s.ApiClient(k8s.Configuration(host=url))
+        etcd_client = pyetcd.client(host="127.0.0.1", port=int(port), timeout=10)
+    pins = etcdmod.ReadPins("record")
+    start = etcdmod.current_revision(etcd_client)
+    ops = etcdmod.OpsRecorder(etcd_client, start + 1)
+    cas = transcript.cassette(out / "api.yaml", record=True)
+    cas.__enter__()
+
+    def finish():
+        end = etcdmod.current_revision(etcd_client)
+        cas.__exit__(None, None, None)
+        if not (out / "api.yaml").is_file():  # vcrpy writes nothing when no request was made
+            (out / "api.yaml").write_text("interactions: []\nversion: 1\n")
+        etcdmod.write_ops(out / "etcd.jsonl", ops.stop(end))
+        (out / "reads.json").write_text(json.dumps(pins.revisions) + "\n")
+
+    lab._closers.append(finish)
+    lab.api = api
+    lab.etcd = etcdmod.Etcd(etcd_client, prefix=lab.cluster.get("etcd_prefix", "/registry"), pins=pins, label="recording")
+    lab.source = {"provenance": "recording", "summary": f"recording into {out}", "etcd": target}
+
+
+def connect(mode: str = "auto", notebook: str | None = None) -> Lab:
+    """Build the notebook's Lab in the given mode ("auto", "live", "replay")."""
+    notebook = notebook or "scratch"
+    chosen, reason = resolve_mode(mode)
+    lab = Lab(chosen, reason, notebook)
+    try:
+        {"live": _live, "replay": _replay, "record": _record}[chosen](lab)
+    except BaseException:
+        lab.close()
+        raise
+    return lab

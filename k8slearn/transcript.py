@@ -1,0 +1,132 @@
+"""Record and replay the Kubernetes API at the HTTP level, below the official client.
+
+The official `kubernetes` client sends its requests through urllib3; vcrpy records those
+exchanges into a YAML "cassette" and answers from it later, so in replay the client parses
+the very bytes it parsed when recorded (lists, objects, errors, and watch streams of
+newline-delimited events). Matching is by method, path, query and body, in order: the n-th
+identical request gets the n-th recorded answer, and a request that was never recorded
+raises `NotRecorded` naming it and how to re-record.
+
+Before anything is written: request headers that carry credentials are dropped, response
+headers are reduced to Content-Type, and Secret data is replaced by "REDACTED".
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+from .errors import FixtureMissing, NotRecorded
+
+REDACTED = base64.b64encode(b"REDACTED").decode()
+
+
+def _redact_secret(obj, force: bool = False):
+    if isinstance(obj, dict):
+        if force or obj.get("kind") == "Secret":
+            for field in ("data", "stringData"):
+                if isinstance(obj.get(field), dict):
+                    obj[field] = {k: REDACTED if field == "data" else "REDACTED" for k in obj[field]}
+            ann = obj.get("metadata", {}).get("annotations") or {}
+            ann.pop("kubectl.kubernetes.io/last-applied-configuration", None)
+        for v in obj.values():
+            _redact_secret(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            _redact_secret(v)
+    return obj
+
+
+def redact_body(body: bytes, *, secret: bool = False) -> bytes:
+    """Replace Secret data in a JSON body (or a stream of JSON lines) by REDACTED.
+
+    `secret=True` treats the body itself as a Secret even without a `kind` (a request body
+    sent to a .../secrets path).
+    """
+    if not body or (b"Secret" not in body and not secret):
+        return body
+    out = []
+    for line in body.split(b"\n"):
+        try:
+            doc = json.loads(line)
+        except ValueError:
+            out.append(line)
+            continue
+        if isinstance(doc, dict) and isinstance(doc.get("object"), dict):
+            _redact_secret(doc["object"])
+        out.append(json.dumps(_redact_secret(doc, force=secret), separators=(",", ":")).encode())
+    return b"\n".join(out)
+
+
+def _request_body(request) -> bytes:
+    body = request.body or b""
+    body = body if isinstance(body, bytes) else body.encode()
+    return redact_body(body, secret="/secrets" in request.path)
+
+
+def _before_record_request(request):
+    for h in list(request.headers):
+        if h.lower() in ("authorization", "cookie", "user-agent"):
+            del request.headers[h]
+    if request.body:
+        request.body = _request_body(request)
+    return request
+
+
+def _same_redacted_body(r1, r2):
+    """vcrpy matcher: bodies are equal once both are redacted (recorded ones already are)."""
+    if _request_body(r1) != _request_body(r2):
+        raise AssertionError("request bodies differ")
+
+
+def _before_record_response(response):
+    response["headers"] = {k: v for k, v in response["headers"].items() if k.lower() == "content-type"}
+    body = response["body"].get("string", b"")
+    if isinstance(body, str):
+        body = body.encode()
+    response["body"]["string"] = redact_body(body)
+    return response
+
+
+def cassette(path: Path, *, record: bool):
+    """A vcrpy cassette context: record (overwrite) or replay only."""
+    import vcr
+
+    if not record and not Path(path).is_file():
+        raise FixtureMissing(f"the API transcript {path} is missing; record it with `k8slearn record`")
+    my_vcr = vcr.VCR(
+        record_mode="all" if record else "none",
+        match_on=["method", "path", "query", "redacted_body"],
+        before_record_request=_before_record_request,
+        before_record_response=_before_record_response,
+        decode_compressed_response=True,
+    )
+    my_vcr.register_matcher("redacted_body", _same_redacted_body)
+    return my_vcr.use_cassette(str(path), allow_playback_repeats=False)
+
+
+def replay_api_client(host: str, notebook: str):
+    """An official `ApiClient` whose unmatched requests raise `NotRecorded`."""
+    from kubernetes import client as k8s
+
+    api = k8s.ApiClient(k8s.Configuration(host=host))
+    rest = api.rest_client
+    plain_request = rest.request
+
+    def request(method, url, *args, **kwargs):
+        # the REST layer below every generated API method, in all client versions
+        from vcr.errors import CannotOverwriteExistingCassetteException
+
+        try:
+            return plain_request(method, url, *args, **kwargs)
+        except CannotOverwriteExistingCassetteException:
+            path = url.split("://", 1)[-1].split("/", 1)[-1]
+            raise NotRecorded(
+                f"{method} /{path} is not in the recording of notebook {notebook!r} (or was asked "
+                "more often than recorded). Replay answers only the questions a notebook asked "
+                "when recorded: undo the edit, run live, or re-record with `k8slearn record`."
+            ) from None
+
+    rest.request = request
+    return api

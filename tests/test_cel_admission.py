@@ -1,0 +1,107 @@
+import json
+
+import pytest
+
+import k8slearn.cel as kc
+
+POLICY = {
+    "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
+    "metadata": {"name": "replica-limit"},
+    "spec": {
+        "failurePolicy": "Fail",
+        "paramKind": {"apiVersion": "v1", "kind": "ConfigMap"},
+        "matchConstraints": {"resourceRules": [{"apiGroups": ["apps"], "apiVersions": ["v1"],
+                                                "operations": ["CREATE", "UPDATE"],
+                                                "resources": ["deployments"]}]},
+        "matchConditions": [{"name": "not-kube-system",
+                             "expression": "request.namespace != 'kube-system'"}],
+        "variables": [{"name": "replicas", "expression": "object.spec.replicas"}],
+        "validations": [
+            {"expression": "variables.replicas <= int(params.data.maxReplicas)",
+             "messageExpression": "'replicas ' + string(variables.replicas) + ' > ' + params.data.maxReplicas",
+             "reason": "Forbidden"},
+            {"expression": "object.metadata.name.startsWith('web-')"},
+        ],
+        "auditAnnotations": [{"key": "replicas", "valueExpression": "string(variables.replicas)"}],
+    },
+}
+PARAMS = {"data": {"maxReplicas": "5"}}
+
+
+def binding(*actions):
+    return {"metadata": {"name": "replica-limit-prod"},
+            "spec": {"policyName": "replica-limit", "validationActions": list(actions)}}
+
+
+def request(name="web-api", replicas=3, namespace="default", op="CREATE", group="apps"):
+    return {"operation": op, "name": name, "namespace": namespace,
+            "resource": {"group": group, "version": "v1", "resource": "deployments"},
+            "object": {"metadata": {"name": name}, "spec": {"replicas": replicas}}}
+
+
+def test_allowed():
+    r = kc.admit(POLICY, binding("Deny"), request(), params=PARAMS)
+    assert r.allowed and r.matched and r.message is None
+    assert r.audit_annotations == {"replica-limit/replicas": "3"}
+
+
+def test_denied_message_format_and_reason():
+    r = kc.admit(POLICY, binding("Deny"), request(replicas=7), params=PARAMS)
+    assert not r.allowed
+    assert r.message == ('deployments.apps "web-api" is forbidden: ValidatingAdmissionPolicy '
+                         "'replica-limit' with binding 'replica-limit-prod' denied request: replicas 7 > 5")
+    assert (r.reason, r.code) == ("Forbidden", 403)
+
+
+def test_default_message_is_failed_expression():
+    r = kc.admit(POLICY, binding("Deny"), request(name="api"), params=PARAMS)
+    assert r.message.endswith("denied request: failed expression: object.metadata.name.startsWith('web-')")
+    assert (r.reason, r.code) == ("Invalid", 422)
+
+
+def test_warn_and_audit_do_not_deny():
+    r = kc.admit(POLICY, binding("Warn", "Audit"), request(name="api"), params=PARAMS)
+    assert r.allowed
+    assert r.warnings == ["Validation failed for ValidatingAdmissionPolicy 'replica-limit' with "
+                          "binding 'replica-limit-prod': failed expression: object.metadata.name.startsWith('web-')"]
+    failure = json.loads(r.audit_annotations["validation.policy.admission.k8s.io/validation_failure"])
+    assert failure == [{"message": "failed expression: object.metadata.name.startsWith('web-')",
+                        "policy": "replica-limit", "binding": "replica-limit-prod",
+                        "expressionIndex": 1, "validationActions": ["Warn", "Audit"]}]
+
+
+def test_not_matched_by_rules_or_conditions():
+    assert not kc.admit(POLICY, binding("Deny"), request(group=""), params=PARAMS).matched
+    r = kc.admit(POLICY, binding("Deny"), request(name="x", namespace="kube-system"), params=PARAMS)
+    assert r.allowed and not r.matched
+
+
+def test_failure_policy():
+    bad = json.loads(json.dumps(POLICY))
+    bad["spec"]["validations"] = [{"expression": "object.spec.missing > 1"}]
+    r = kc.admit(bad, binding("Deny"), request(), params=PARAMS)
+    assert not r.allowed and r.errors
+    bad["spec"]["failurePolicy"] = "Ignore"
+    r = kc.admit(bad, binding("Deny"), request(), params=PARAMS)
+    assert r.allowed and r.errors
+
+
+def test_missing_params_deny_and_authorizer_is_live_only():
+    r = kc.admit(POLICY, binding("Deny"), request())
+    assert not r.allowed and "no params found" in r.message
+    p = json.loads(json.dumps(POLICY))
+    p["spec"]["validations"] = [{"expression": "authorizer.path('/healthz').check('get').allowed()"}]
+    p["spec"]["failurePolicy"] = "Ignore"
+    r = kc.admit(p, binding("Deny"), request(), params=PARAMS)
+    assert r.allowed and "live-only" in r.errors[0]
+
+
+def test_object_and_namespace_selectors():
+    p = json.loads(json.dumps(POLICY))
+    p["spec"]["matchConstraints"]["namespaceSelector"] = {"matchLabels": {"env": "prod"}}
+    with pytest.raises(kc.CELError, match="namespace_object"):
+        kc.admit(p, binding("Deny"), request(), params=PARAMS)
+    ns = {"metadata": {"name": "default", "labels": {"env": "dev"}}}
+    assert not kc.admit(p, binding("Deny"), request(), params=PARAMS, namespace_object=ns).matched
+    ns["metadata"]["labels"]["env"] = "prod"
+    assert kc.admit(p, binding("Deny"), request(), params=PARAMS, namespace_object=ns).matched
