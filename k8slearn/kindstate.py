@@ -63,7 +63,10 @@ CA_PLACEHOLDER = (
     "k8slearn constructed fixture: placeholder for the cluster CA certificate (PEM). "
     "No real certificate or key material is stored here.\n")
 
-_EVENT_TTL = 3600  # kube-apiserver --event-ttl default 1h0m0s
+# kube-apiserver --event-ttl default 1h0m0s; the etcd lease it asks for is a little longer,
+# TTL + the lease-reuse duration (60 s here), so that one lease can be shared by events
+# written over a short while: staging/src/k8s.io/apiserver/pkg/storage/etcd3/lease_manager.go
+_EVENT_TTL = 3600 + 60
 _MASTERLEASE_TTL = 15  # DefaultEndpointReconcilerTTL = 15 * time.Second
 _BASE_TIME = datetime(2026, 1, 15, 9, 0, 0, tzinfo=timezone.utc)
 _NODE_IP = "172.18.0.2"  # first container on Kind's docker network "kind"
@@ -810,9 +813,9 @@ def fresh_cluster(kubernetes_version: str = "1.35.0", cluster_name: str = "k8sle
     _controllers_for_late_namespace(b, "local-path-storage")
     # The compactor's first pass stores the revision it saw. If every entry above
     # is one put into an empty etcd (revision 1), that revision is len(entries) + 1.
-    b.add(keys.COMPACT_REV_KEY, text=str(len(b.entries) + 1),
-          note="value = etcd revision seen by the first compaction pass, assuming one put "
-               "per entry above into an empty etcd; recompute if written differently")
+    b.add(keys.COMPACT_REV_KEY, text="0",
+          note="the compactor's first round (compact.go): it writes \"0\" at version 1 and "
+               "compacts nothing; later rounds write the revision of the previous round")
     return b.entries
 
 

@@ -1,0 +1,28 @@
+"""The storage codec: the values kube-apiserver writes to etcd, decoded and encoded.
+
+    >>> from k8slearn import codec
+    >>> d = codec.decode(value)            # protobuf / json / yaml / cbor / text / encrypted
+    >>> d.kind, d.obj["metadata"]["name"]
+    >>> codec.encode(d.obj) == value       # protobuf bytes exactly as Kubernetes writes them
+    >>> print(codec.hexdump(value, codec.annotate_envelope(value)))
+
+``schema`` arguments take a :class:`codec.schema.Schema`: the built-in one by default, or
+``codec.schema.load("1.36.0")`` after ``k8slearn schema fetch --kubernetes-version 1.36.0``.
+"""
+
+from . import schema
+from .detect import Decoded, decode, encode
+from .envelope import annotate_envelope, hexdump
+from .errors import DecodeError, EncodeError, SchemaError
+
+__all__ = [
+    "Decoded",
+    "DecodeError",
+    "EncodeError",
+    "SchemaError",
+    "annotate_envelope",
+    "decode",
+    "encode",
+    "hexdump",
+    "schema",
+]

@@ -1,0 +1,643 @@
+"""Protobuf message <-> Kubernetes JSON, one precompiled converter per message type.
+
+Parsing and serialising is done by the ``protobuf`` runtime (upb); this module only turns
+parsed messages into the dicts Kubernetes' JSON would give and back. For each message type
+it builds, once, a table from field descriptor to a small closure, so converting a message
+is one ``ListFields()`` call (C) plus one Python call per field that is present.
+
+Go semantics reproduced here (see jsonnames.py for where the facts come from):
+
+* decode: omitempty zero values are dropped; non-omitempty nil slices/maps/pointers give
+  ``null``; non-pointer structs are always written (Go's omitempty never omits a struct);
+  map keys are sorted (encoding/json sorts them); bytes are base64.
+* encode: like gogo-protobuf's generated Marshal, non-pointer scalars and structs are
+  always written (even when empty), pointers only when set, map entries in key order.
+
+Custom types (by full proto name): Time, MicroTime, Duration, FieldsV1, IntOrString,
+Quantity, RawExtension.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any, Callable
+
+from google.protobuf.descriptor import FieldDescriptor
+
+from . import gotime
+from .errors import DecodeError, EncodeError
+from .jsonnames import GoField, MessageFacts
+
+META = "k8s.io.apimachinery.pkg.apis.meta.v1."
+TIME = META + "Time"
+MICROTIME = META + "MicroTime"
+DURATION = META + "Duration"
+FIELDSV1 = META + "FieldsV1"
+INTSTR = "k8s.io.apimachinery.pkg.util.intstr.IntOrString"
+QUANTITY = "k8s.io.apimachinery.pkg.api.resource.Quantity"
+RAWEXT = "k8s.io.apimachinery.pkg.runtime.RawExtension"
+
+_T = FieldDescriptor
+_BYTES = _T.TYPE_BYTES
+_MESSAGE = _T.TYPE_MESSAGE
+_ZERO = {
+    _T.TYPE_STRING: "",
+    _T.TYPE_BOOL: False,
+    _T.TYPE_DOUBLE: 0.0,
+    _T.TYPE_FLOAT: 0.0,
+}
+
+_b64 = base64.b64encode
+
+
+def _bytes_to_json(v: bytes) -> str:
+    return _b64(v).decode("ascii")
+
+
+def go_json_dumps(value: Any) -> str:
+    """Compact JSON as Go's encoding/json writes it (HTML-safe escapes, UTF-8 kept)."""
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    if "<" in text or ">" in text or "&" in text or "\u2028" in text or "\u2029" in text:
+        text = (
+            text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+        )
+    return text
+
+
+def _embedded_json(raw: bytes) -> Any:
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        # Not JSON (for example a protobuf RawExtension): show the bytes, base64 like Go.
+        return _bytes_to_json(raw)
+
+
+# ---------------------------------------------------------------------------------------
+# decoding of the custom types: message -> JSON value
+
+
+def _dec_time(m) -> Any:
+    if not m.ByteSize():
+        return None
+    return gotime.format_time(m.seconds)
+
+
+def _dec_microtime(m) -> Any:
+    if not m.ByteSize():
+        return None
+    return gotime.format_micro_time(m.seconds, m.nanos)
+
+
+def _dec_duration(m) -> str:
+    return gotime.format_duration(m.duration)
+
+
+def _dec_intstr(m) -> Any:
+    return m.strVal if m.type == 1 else m.intVal
+
+
+def _dec_quantity(m) -> str:
+    return m.string or "0"
+
+
+def _dec_fieldsv1(m) -> Any:
+    return _embedded_json(m.Raw)
+
+
+def _dec_rawext(m) -> Any:
+    return _embedded_json(m.raw)
+
+
+_SPECIAL_DEC: dict[str, Callable] = {
+    TIME: _dec_time,
+    MICROTIME: _dec_microtime,
+    DURATION: _dec_duration,
+    INTSTR: _dec_intstr,
+    QUANTITY: _dec_quantity,
+    FIELDSV1: _dec_fieldsv1,
+    RAWEXT: _dec_rawext,
+}
+
+# JSON value of a non-pointer custom-typed field that is absent from the wire (Go zero value).
+_SPECIAL_ZERO = {TIME: None, MICROTIME: None, DURATION: "0s", INTSTR: 0, QUANTITY: "0", FIELDSV1: None, RAWEXT: None}
+
+
+# ---------------------------------------------------------------------------------------
+# encoding of the custom types: JSON value -> message (fills `m` in place)
+
+
+def _enc_time(v, m) -> None:
+    m.SetInParent()
+    if v is None:
+        return
+    if not isinstance(v, str):
+        raise EncodeError(f"a Time must be an RFC 3339 string, not {v!r}")
+    try:
+        seconds, nanos = gotime.parse_time(v)
+    except ValueError as e:
+        raise EncodeError(str(e)) from None
+    m.seconds = seconds
+    m.nanos = nanos
+
+
+_enc_microtime = _enc_time
+
+
+def _enc_duration(v, m) -> None:
+    if not isinstance(v, str):
+        raise EncodeError(f"a Duration must be a Go duration string like '1m30s', not {v!r}")
+    try:
+        m.duration = gotime.parse_duration(v)
+    except ValueError as e:
+        raise EncodeError(str(e)) from None
+
+
+def _enc_intstr(v, m) -> None:
+    if v is None:  # absent in JSON: Go's zero IntOrString (type Int, 0), which gogo-protobuf writes
+        m.type, m.intVal, m.strVal = 0, 0, ""
+        return
+    if isinstance(v, bool) or not isinstance(v, (int, str)):
+        raise EncodeError(f"an IntOrString must be an int or a string, not {v!r}")
+    if isinstance(v, int):
+        m.type, m.intVal, m.strVal = 0, v, ""
+    else:
+        m.type, m.intVal, m.strVal = 1, 0, v
+
+
+def _enc_quantity(v, m) -> None:
+    if isinstance(v, bool) or not isinstance(v, (str, int, float)):
+        raise EncodeError(f"a Quantity must be a string like '100m', not {v!r}")
+    m.string = v if isinstance(v, str) else str(v)
+
+
+def _enc_fieldsv1(v, m) -> None:
+    m.SetInParent()
+    if v is not None:
+        m.Raw = go_json_dumps(v).encode()
+
+
+def _enc_rawext(v, m) -> None:
+    m.SetInParent()
+    if v is not None:
+        m.raw = go_json_dumps(v).encode()
+
+
+_SPECIAL_ENC: dict[str, Callable] = {
+    TIME: _enc_time,
+    MICROTIME: _enc_microtime,
+    DURATION: _enc_duration,
+    INTSTR: _enc_intstr,
+    QUANTITY: _enc_quantity,
+    FIELDSV1: _enc_fieldsv1,
+    RAWEXT: _enc_rawext,
+}
+
+
+def _is_map(fd) -> bool:
+    mt = fd.message_type
+    return mt is not None and mt.GetOptions().map_entry
+
+
+class Converters:
+    """Per-message-type decode/encode closures for one descriptor pool + facts table."""
+
+    def __init__(self, classes: Callable[[Any], type], facts: dict[str, MessageFacts]):
+        self._class_of = classes  # descriptor -> message class
+        self._facts = facts
+        self._dec: dict[str, Callable] = {}
+        self._enc: dict[str, Callable] = {}
+        self._orders: dict[str, list[str]] = {}
+
+    # -- facts ---------------------------------------------------------------------------
+    def facts_for(self, desc) -> tuple[list[tuple[Any, GoField]], bool]:
+        """(descriptor field, Go facts) pairs in Go order, and whether it is a list wrapper."""
+        mf = self._facts.get(desc.full_name)
+        by_name = desc.fields_by_name
+        pairs: list[tuple[Any, GoField]] = []
+        seen = set()
+        if mf is not None:
+            for gf in mf.fields:
+                fd = by_name.get(gf.proto_name)
+                if fd is not None and fd.name not in seen:
+                    pairs.append((fd, gf))
+                    seen.add(fd.name)
+        for fd in desc.fields:  # fields the Go facts do not mention: presence-based defaults
+            if fd.name not in seen:
+                pairs.append((fd, GoField(fd.name, fd.name, omitempty=True, pointer=True)))
+        wrapper = bool(mf and mf.list_wrapper and len(desc.fields) == 1 and desc.fields[0].is_repeated)
+        return pairs, wrapper
+
+    def json_order(self, desc) -> list[str]:
+        name = desc.full_name
+        if name in self._orders:
+            return self._orders[name]
+        self._orders[name] = []  # guards recursion through inline cycles
+        order: list[str] = []
+        for fd, gf in self.facts_for(desc)[0]:
+            if gf.inline and fd.message_type is not None and not fd.is_repeated:
+                order.extend(k for k in self.json_order(fd.message_type) if k not in order)
+            elif gf.json_name not in order:
+                order.append(gf.json_name)
+        self._orders[name] = order
+        return order
+
+    # -- decoding ------------------------------------------------------------------------
+    def decoder(self, desc) -> Callable:
+        name = desc.full_name
+        fn = self._dec.get(name)
+        if fn is not None:
+            return fn
+        special = _SPECIAL_DEC.get(name)
+        if special is not None:
+            self._dec[name] = special
+            return special
+        cell: list[Callable] = []
+
+        def trampoline(m):  # used only by recursive types while they are being built
+            return cell[0](m)
+
+        self._dec[name] = trampoline
+        fn = self._build_decoder(desc)
+        cell.append(fn)
+        self._dec[name] = fn
+        return fn
+
+    def _value_decoder(self, fd) -> Callable | None:
+        """Converter for one element/value of this field; None means 'use as is'."""
+        if fd.type == _MESSAGE:
+            return self.decoder(fd.message_type)
+        if fd.type == _BYTES:
+            return _bytes_to_json
+        return None
+
+    def _build_decoder(self, desc) -> Callable:
+        pairs, wrapper = self.facts_for(desc)
+        if wrapper:
+            fd = desc.fields[0]
+            conv = self._value_decoder(fd)
+            if conv is None:
+                return lambda m: list(getattr(m, fd.name)) or None
+            return lambda m: [conv(x) for x in getattr(m, fd.name)] or None
+
+        # Per field: (mode, json key, function). Modes 0 (store as is) and 1 (store when
+        # non-zero) are inlined in the loop below to save a Python call per scalar field;
+        # mode 2 stores fn(value); mode 3 calls fn(out, value).
+        table: dict[Any, tuple[int, str, Any]] = {}
+        fills: list[tuple[str, Callable]] = []  # (json key, factory of the absent value)
+        number_order = []
+        for fd, gf in pairs:
+            table[fd] = self._field_entry(fd, gf)
+            absent = self._absent_value(fd, gf)
+            if absent is not None:
+                fills.append((gf.json_name, absent))
+        for fd in sorted(desc.fields, key=lambda f: f.number):
+            gf = dict(pairs)[fd]
+            if gf.inline and fd.message_type is not None and not fd.is_repeated:
+                number_order.extend(self.json_order(fd.message_type))
+            else:
+                number_order.append(gf.json_name)
+        order = self.json_order(desc)
+        reorder = number_order != order
+        fills_t = tuple(fills)
+        order_t = tuple(order)
+        get = table.__getitem__
+
+        def decode_message(m):
+            out: dict = {}
+            for fd, v in m.ListFields():
+                mode, key, fn = get(fd)
+                if mode == 0:
+                    out[key] = v
+                elif mode == 1:
+                    if v:
+                        out[key] = v
+                elif mode == 2:
+                    out[key] = fn(v)
+                else:
+                    fn(out, v)
+            if fills_t:
+                filled = False
+                for key, absent in fills_t:
+                    if key not in out:
+                        out[key] = absent()
+                        filled = True
+                if filled or reorder:
+                    return {k: out[k] for k in order_t if k in out}
+                return out
+            if reorder:
+                return {k: out[k] for k in order_t if k in out}
+            return out
+
+        if any(gf.inline for _, gf in pairs):
+            inline_fills = [(fd, gf) for fd, gf in pairs if gf.inline and fd.message_type is not None]
+
+            def decode_with_inline(m, _base=decode_message):
+                out = _base(m)
+                for fd, gf in inline_fills:
+                    if not m.HasField(fd.name) and not gf.pointer:
+                        sub = self.decoder(fd.message_type)(self._class_of(fd.message_type)())
+                        if isinstance(sub, dict):
+                            for k, v in sub.items():
+                                out.setdefault(k, v)
+                return {k: out[k] for k in order_t if k in out}
+
+            return decode_with_inline
+        return decode_message
+
+    def _field_entry(self, fd, gf: GoField) -> tuple[int, str, Any]:
+        key = gf.json_name
+        if not _is_map(fd) and not fd.is_repeated and fd.type != _MESSAGE:
+            conv = self._value_decoder(fd)
+            if conv is None:
+                return (0 if gf.pointer or not gf.omitempty else 1), key, None
+        if fd.type == _MESSAGE and not fd.is_repeated and not gf.inline and not _is_map(fd):
+            return 2, key, self.decoder(fd.message_type)
+        return 3, key, self._field_handler(fd, gf)
+
+    def _field_handler(self, fd, gf: GoField) -> Callable:
+        key = gf.json_name
+        if _is_map(fd):
+            vconv = self._value_decoder(fd.message_type.fields_by_name["value"])
+            if vconv is None:
+                def h(out, v):
+                    out[key] = dict(sorted(v.items()))
+            else:
+                def h(out, v):
+                    out[key] = {k: vconv(v[k]) for k in sorted(v)}
+            return h
+        conv = self._value_decoder(fd)
+        if fd.is_repeated:
+            if conv is None:
+                def h(out, v):
+                    out[key] = list(v)
+            else:
+                def h(out, v):
+                    out[key] = [conv(x) for x in v]
+            return h
+        if fd.type == _MESSAGE:
+            if gf.inline:
+                def h(out, v):
+                    sub = conv(v)
+                    if isinstance(sub, dict):
+                        out.update(sub)
+            else:
+                def h(out, v):
+                    out[key] = conv(v)
+            return h
+        # scalars
+        if gf.pointer or not gf.omitempty:
+            if conv is None:
+                def h(out, v):
+                    out[key] = v
+            else:
+                def h(out, v):
+                    out[key] = conv(v)
+            return h
+        if conv is None:
+            def h(out, v):
+                if v:
+                    out[key] = v
+        else:
+            def h(out, v):
+                if v:
+                    out[key] = conv(v)
+        return h
+
+    def _absent_value(self, fd, gf: GoField) -> Callable | None:
+        """What Go writes for a field missing from the wire, as a factory; None = omit."""
+        if gf.inline:
+            return None
+        if fd.is_repeated or _is_map(fd) or fd.type == _BYTES:
+            return None if gf.omitempty else (lambda: None)
+        if gf.pointer:
+            return None if gf.omitempty else (lambda: None)
+        if fd.type == _MESSAGE:
+            mt = fd.message_type
+            if mt.full_name in _SPECIAL_ZERO:
+                zero = _SPECIAL_ZERO[mt.full_name]
+                return lambda: zero
+            mf = self._facts.get(mt.full_name)
+            if mf is not None and mf.list_wrapper:
+                return lambda: None
+            return lambda: self.decoder(mt)(self._class_of(mt)())
+        if gf.omitempty:
+            return None
+        zero = _ZERO.get(fd.type, 0)
+        return lambda: zero
+
+    # -- encoding ------------------------------------------------------------------------
+    def encoder(self, desc) -> Callable:
+        name = desc.full_name
+        fn = self._enc.get(name)
+        if fn is not None:
+            return fn
+        special = _SPECIAL_ENC.get(name)
+        if special is not None:
+            self._enc[name] = special
+            return special
+        cell: list[Callable] = []
+
+        def trampoline(v, m):
+            return cell[0](v, m)
+
+        self._enc[name] = trampoline
+        fn = self._build_encoder(desc)
+        cell.append(fn)
+        self._enc[name] = fn
+        return fn
+
+    def _value_encoder(self, fd) -> Callable:
+        """Returns f(json_value) -> python value for scalar fields."""
+        t = fd.type
+        where = f"{fd.containing_type.full_name}.{fd.name}"
+        if t == _BYTES:
+            def f(v):
+                if not isinstance(v, str):
+                    raise EncodeError(f"{where}: bytes must be a base64 string, not {type(v).__name__}")
+                try:
+                    return base64.b64decode(v, validate=True)
+                except binascii.Error:
+                    raise EncodeError(f"{where}: {v[:20]!r} is not valid base64") from None
+            return f
+        if t == _T.TYPE_STRING:
+            def f(v):
+                if not isinstance(v, str):
+                    raise EncodeError(f"{where}: expected a string, got {type(v).__name__}")
+                return v
+            return f
+        if t == _T.TYPE_BOOL:
+            def f(v):
+                if not isinstance(v, bool):
+                    raise EncodeError(f"{where}: expected true/false, got {v!r}")
+                return v
+            return f
+        if t in (_T.TYPE_DOUBLE, _T.TYPE_FLOAT):
+            def f(v):
+                if isinstance(v, bool) or not isinstance(v, (int, float)):
+                    raise EncodeError(f"{where}: expected a number, got {v!r}")
+                return float(v)
+            return f
+
+        def f(v):
+            if isinstance(v, bool) or not isinstance(v, int):
+                if isinstance(v, float) and v.is_integer():
+                    return int(v)
+                raise EncodeError(f"{where}: expected an integer, got {v!r}")
+            return v
+        return f
+
+    def _build_encoder(self, desc) -> Callable:
+        pairs, wrapper = self.facts_for(desc)
+        if wrapper:
+            fd = desc.fields[0]
+            sub = self.encoder(fd.message_type) if fd.type == _MESSAGE else None
+            venc = None if sub else self._value_encoder(fd)
+
+            def encode_wrapper(v, m):
+                m.SetInParent()
+                if v is None:
+                    return
+                if not isinstance(v, list):
+                    raise EncodeError(f"{desc.full_name} must be a list, not {type(v).__name__}")
+                target = getattr(m, fd.name)
+                if sub:
+                    for x in v:
+                        sub(x, target.add())
+                else:
+                    target.extend(venc(x) for x in v)
+            return encode_wrapper
+
+        steps = []
+        known: set[str] = set()
+        for fd, gf in pairs:
+            steps.append(self._field_encoder(fd, gf))
+            if gf.inline and fd.message_type is not None:
+                known.update(self.json_order(fd.message_type))
+            else:
+                known.add(gf.json_name)
+        steps_t = tuple(steps)
+        known_f = frozenset(known)
+        full = desc.full_name
+
+        def encode_message(v, m):
+            if v is None:
+                v = {}
+            elif not isinstance(v, dict):
+                raise EncodeError(f"{full} must be an object, not {type(v).__name__}")
+            m.SetInParent()
+            for step in steps_t:
+                step(v, m)
+            extra = v.keys() - known_f
+            if extra:
+                raise EncodeError(
+                    f"{full} has no field {sorted(extra)[0]!r}; remove it or use a schema that knows it"
+                )
+        return encode_message
+
+    def _field_encoder(self, fd, gf: GoField) -> Callable:
+        key = gf.json_name
+        name = fd.name
+        where = f"{fd.containing_type.full_name}.{key}"
+        if _is_map(fd):
+            vfd = fd.message_type.fields_by_name["value"]
+            if vfd.type == _MESSAGE:
+                sub = self.encoder(vfd.message_type)
+
+                def step(d, m):
+                    v = d.get(key)
+                    if v is None:
+                        return
+                    if not isinstance(v, dict):
+                        raise EncodeError(f"{where} must be an object")
+                    target = getattr(m, name)
+                    for k, x in v.items():
+                        sub(x, target[k])
+            else:
+                venc = self._value_encoder(vfd)
+
+                def step(d, m):
+                    v = d.get(key)
+                    if v is None:
+                        return
+                    if not isinstance(v, dict):
+                        raise EncodeError(f"{where} must be an object")
+                    target = getattr(m, name)
+                    for k, x in v.items():
+                        target[k] = venc(x)
+            return step
+        if fd.is_repeated:
+            if fd.type == _MESSAGE:
+                sub = self.encoder(fd.message_type)
+
+                def step(d, m):
+                    v = d.get(key)
+                    if v is None:
+                        return
+                    if not isinstance(v, list):
+                        raise EncodeError(f"{where} must be a list")
+                    target = getattr(m, name)
+                    for x in v:
+                        sub(x, target.add())
+            else:
+                venc = self._value_encoder(fd)
+
+                def step(d, m):
+                    v = d.get(key)
+                    if v is None:
+                        return
+                    if not isinstance(v, list):
+                        raise EncodeError(f"{where} must be a list")
+                    getattr(m, name).extend([venc(x) for x in v])
+            return step
+        if fd.type == _MESSAGE:
+            sub = self.encoder(fd.message_type)
+            if gf.inline:
+                def step(d, m):
+                    sub({k: d[k] for k in self.json_order(fd.message_type) if k in d}, getattr(m, name))
+                return step
+            pointer = gf.pointer
+
+            def step(d, m):
+                v = d.get(key)
+                if v is None and pointer:
+                    return
+                sub(v, getattr(m, name))
+            return step
+        venc = self._value_encoder(fd)
+        if gf.pointer:
+            def step(d, m):
+                v = d.get(key)
+                if v is not None:
+                    setattr(m, name, venc(v))
+            return step
+        if fd.type == _BYTES:
+            def step(d, m):  # gogo writes a []byte whenever it is non-nil
+                v = d.get(key)
+                if v is not None:
+                    setattr(m, name, venc(v))
+            return step
+        zero = _ZERO.get(fd.type, 0)
+
+        def step(d, m):
+            v = d.get(key)
+            setattr(m, name, zero if v is None else venc(v))
+        return step
+
+
+def decode_message(converters: Converters, cls: type, raw: bytes) -> Any:
+    """Parse ``raw`` as ``cls`` and convert it to Kubernetes JSON (DecodeError on failure)."""
+    try:
+        msg = cls.FromString(raw)
+    except Exception as e:  # upb raises DecodeError of its own; keep ours
+        raise DecodeError(f"invalid {cls.DESCRIPTOR.full_name} protobuf: {e}") from None
+    try:
+        return converters.decoder(cls.DESCRIPTOR)(msg)
+    except DecodeError:
+        raise
+    except (ValueError, UnicodeError, OverflowError, RecursionError) as e:
+        raise DecodeError(f"{cls.DESCRIPTOR.full_name}: {e}") from None

@@ -1,0 +1,137 @@
+"""Small matplotlib pictures for the notebooks: what the etcd keyspace holds, and where its bytes go.
+
+Each function takes plain data (a pandas DataFrame from ``Etcd.dataframe()`` or a few
+numbers), draws one figure and returns it; the summaries behind the pictures are pure
+functions (``summarize``, ``managed_fields_share``) so tests can check them without drawing.
+matplotlib and pandas load only when a function is called.
+"""
+
+from __future__ import annotations
+
+from .errors import K8sLearnError
+
+__all__ = ["PlotError", "summarize", "count_and_bytes", "managed_fields_share", "share_bars", "byte_ranges"]
+
+
+class PlotError(K8sLearnError):
+    """The data handed to a plotting helper cannot be drawn; the message says what is missing."""
+
+
+def _need_columns(df, columns):
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise PlotError(f"the DataFrame lacks column(s) {', '.join(missing)}; pass the frame "
+                        "`lab.etcd.dataframe()` returns (it has key, resource, namespace, size, ...)")
+
+
+def summarize(df, by: str = "resource", *, missing: str = "(none)"):
+    """Keys and bytes per value of column ``by``, largest byte total first.
+
+    Returns a DataFrame indexed by ``by`` with columns ``keys`` and ``bytes``. Rows whose
+    ``by`` is empty (cluster-scoped objects have no namespace) are grouped under ``missing``.
+    """
+    _need_columns(df, [by, "size"])
+    col = df[by].fillna(missing).replace("", missing)
+    out = df.assign(**{by: col}).groupby(by).agg(keys=("size", "size"), bytes=("size", "sum"))
+    return out.sort_values(["bytes", "keys"], ascending=False)
+
+
+def count_and_bytes(df, by: str = "resource", *, top: int | None = 15, title: str | None = None):
+    """Two bar charts side by side: number of keys and bytes stored, per ``by``."""
+    import matplotlib.pyplot as plt
+
+    table = summarize(df, by)
+    if table.empty:
+        raise PlotError("nothing to draw: the DataFrame has no rows")
+    if top is not None and len(table) > top:
+        n_other = len(table) - top
+        rest = table.iloc[top:].sum()
+        table = table.iloc[:top].copy()
+        table.loc[f"({n_other} others)"] = rest
+    table = table.iloc[::-1]  # largest at the top of a horizontal bar chart
+    height = 0.8 + 0.28 * len(table)
+    fig, (ax_n, ax_b) = plt.subplots(1, 2, figsize=(10, height), sharey=True)
+    labels = [str(i) for i in table.index]
+    ax_n.barh(labels, table["keys"], color="#4477aa")
+    ax_n.set_xlabel("keys")
+    ax_b.barh(labels, table["bytes"], color="#ee6677")
+    ax_b.set_xlabel("bytes stored (value sizes)")
+    for ax, column in ((ax_n, "keys"), (ax_b, "bytes")):
+        for y, v in enumerate(table[column]):
+            ax.text(v, y, f" {int(v):,}", va="center", fontsize=8)
+        ax.margins(x=0.18)
+    fig.suptitle(title or f"etcd keys and bytes per {by}")
+    fig.tight_layout()
+    return fig
+
+
+def managed_fields_share(rows):
+    """Total bytes and managedFields bytes from (label, total, managed) rows, per label.
+
+    Returns a DataFrame indexed by label with columns ``total``, ``managed``, ``share``
+    (managed / total), largest share first. Rejects managed > total: the managedFields of
+    an object cannot outweigh the object.
+    """
+    import pandas as pd
+
+    rows = list(rows)
+    for label, total, managed in rows:
+        if total <= 0 or managed < 0 or managed > total:
+            raise PlotError(f"row {label!r}: need 0 <= managed ({managed}) <= total ({total}) and total > 0")
+    frame = pd.DataFrame(rows, columns=["label", "total", "managed"]).groupby("label").sum()
+    frame["share"] = frame["managed"] / frame["total"]
+    return frame.sort_values("share", ascending=False)
+
+
+def share_bars(table, *, title: str = "Share of stored bytes that is metadata.managedFields"):
+    """Stacked horizontal bars (managed vs. the rest) from ``managed_fields_share``'s table."""
+    import matplotlib.pyplot as plt
+
+    if table.empty:
+        raise PlotError("nothing to draw: no objects with a decoded size")
+    t = table.iloc[::-1]
+    fig, ax = plt.subplots(figsize=(8, 1.5 + 0.3 * len(t)))
+    labels = [str(i) for i in t.index]
+    ax.barh(labels, t["managed"], color="#ccbb44", label="managedFields")
+    ax.barh(labels, t["total"] - t["managed"], left=t["managed"], color="#bbbbbb", label="everything else")
+    for y, (total, share) in enumerate(zip(t["total"], t["share"])):
+        ax.text(total, y, f" {share:.0%}", va="center", fontsize=8)
+    ax.margins(x=0.1)
+    ax.set_xlabel("bytes")
+    ax.set_title(title, pad=24)
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+_RANGE_COLOURS = ["#4477aa", "#66ccee", "#228833", "#ccbb44", "#ee6677", "#aa3377", "#bbbbbb"]
+
+
+def byte_ranges(ranges, size: int, *, title: str = "Where the bytes of one stored value go"):
+    """One row per (start, end, label) byte range, drawn at its offset: a map of the value.
+
+    ``ranges`` is what ``codec.annotate_envelope`` returns (or a selection of it).
+    Zero-length ranges are drawn as a thin tick so they stay visible.
+    """
+    import matplotlib.pyplot as plt
+
+    if size <= 0:
+        raise PlotError("size must be positive")
+    ranges = list(ranges)
+    if not ranges:
+        raise PlotError("no ranges to draw")
+    bad = [r for r in ranges if not (0 <= r[0] <= r[1] <= size)]
+    if bad:
+        raise PlotError(f"range(s) {bad[:3]} fall outside 0..{size}")
+    fig, ax = plt.subplots(figsize=(10, 0.9 + 0.32 * len(ranges)))
+    for i, (start, end, _label) in enumerate(ranges):
+        width = max(end - start, size / 400)
+        ax.barh(i, width, left=start, color=_RANGE_COLOURS[i % len(_RANGE_COLOURS)])
+        ax.text(start + width, i, f" {end - start} B", va="center", fontsize=8)
+    ax.set_yticks(range(len(ranges)), [f"[{s}:{e}] {label}"[:60] for s, e, label in ranges], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlim(0, size * 1.08)
+    ax.set_xlabel(f"byte offset (the value is {size} bytes)")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,110 @@
+"""ipywidgets for exploring what etcd holds, built from values already read.
+
+The browser never reads etcd itself: it is handed the key-values a notebook read, so it
+works the same in replay (where every etcd read is pinned to a recorded revision) and live.
+``render`` is the pure part (one value -> the text shown); ``KeyBrowser`` puts a Dropdown
+of keys in front of it. Its ``show(key)`` is the update function: the Dropdown calls it,
+and a notebook calls it once directly so the output is computed under papermill too.
+"""
+
+from __future__ import annotations
+
+from .errors import K8sLearnError
+
+__all__ = ["WidgetError", "render", "KeyBrowser"]
+
+HEX_BYTES = 160  # bytes of hex view shown per value
+
+
+class WidgetError(K8sLearnError):
+    """A browser was built or asked for something it cannot show; the message says what."""
+
+
+def _yaml(obj) -> str:
+    import yaml
+
+    return yaml.safe_dump(obj, sort_keys=False, allow_unicode=True, default_flow_style=False, width=100)
+
+
+def render(key: str, value: bytes, *, mod_revision: int | None = None, hex_bytes: int = HEX_BYTES) -> str:
+    """The text the browser shows for one stored value: a header, the decoded object, a hex view.
+
+    Never raises for a value it cannot decode: the header says why (a learner browsing a
+    live keyspace will meet types the built-in schema does not know).
+    """
+    from . import codec
+
+    if not isinstance(value, (bytes, bytearray)):
+        raise WidgetError(f"value of {key} must be bytes, got {type(value).__name__}")
+    value = bytes(value)
+    head = [f"key: {key}", f"size: {len(value)} bytes" + (f", mod_revision (= resourceVersion): {mod_revision}"
+                                                         if mod_revision is not None else "")]
+    body = ""
+    ranges = None
+    try:
+        d = codec.decode(value)
+        head.append(f"encoding: {d.encoding}" + (f", {d.api_version} {d.kind}" if d.kind else ""))
+        if d.encoding == "encrypted":
+            body = f"encrypted at rest by provider {d.provider!r} (key {d.key_name!r}); not decrypted here\n"
+        elif d.raw_tree is not None:
+            body = ("# the built-in schema does not know this type: field numbers and wire types\n"
+                    + _yaml(d.raw_tree))
+        elif isinstance(d.obj, str):
+            body = d.obj + "\n"
+        else:
+            body = _yaml(d.obj)
+        if d.encoding == "protobuf":
+            ranges = codec.annotate_envelope(value)
+    except codec.DecodeError as e:
+        head.append(f"not decodable: {e}")
+    shown = value[:hex_bytes]
+    if ranges is not None:
+        ranges = [(s, min(e, len(shown)), label) for s, e, label in ranges if s < len(shown)]
+    hexview = codec.hexdump(shown, ranges)
+    more = f"\n... {len(value) - hex_bytes} more bytes" if len(value) > hex_bytes else ""
+    return "\n".join(head) + "\n\n" + body + "\n--- hex view ---\n" + hexview + more
+
+
+class KeyBrowser:
+    """A Dropdown of etcd keys; picking one shows its decoded object and hex view.
+
+    ``kvs`` are ``k8slearn.etcd.KeyValue``s (anything with ``key``, ``value`` and
+    ``mod_revision``). ``.widget`` is what to display; ``.show(key)`` updates it and
+    returns the text shown.
+    """
+
+    def __init__(self, kvs, *, initial: str | None = None, hex_bytes: int = HEX_BYTES):
+        import ipywidgets as w
+
+        self._kvs = {kv.key: kv for kv in kvs}
+        if not self._kvs:
+            raise WidgetError("no keys to browse: pass the key-values a read returned, e.g. lab.etcd.range()")
+        if initial is not None and initial not in self._kvs:
+            raise WidgetError(f"initial key {initial!r} is not among the {len(self._kvs)} keys given")
+        self.hex_bytes = hex_bytes
+        self.text = ""
+        options = sorted(self._kvs)
+        self.dropdown = w.Dropdown(options=options, value=initial or options[0], description="key",
+                                   layout=w.Layout(width="95%"))
+        self.output = w.Output(layout=w.Layout(max_height="480px", overflow="auto", border="1px solid #ccc"))
+        self.widget = w.VBox([self.dropdown, self.output])
+        self.dropdown.observe(lambda change: self.show(change["new"]), names="value")
+        self.show(self.dropdown.value)
+
+    @property
+    def keys(self) -> list[str]:
+        return list(self.dropdown.options)
+
+    def show(self, key: str) -> str:
+        """Show ``key`` (selecting it in the Dropdown) and return the text shown."""
+        if key not in self._kvs:
+            raise WidgetError(f"{key!r} is not among the browsed keys; pick one of .keys")
+        if self.dropdown.value != key:
+            self.dropdown.value = key  # the Dropdown's observer calls show(key) again, which renders
+            return self.text
+        kv = self._kvs[key]
+        self.text = render(kv.key, kv.value, mod_revision=getattr(kv, "mod_revision", None), hex_bytes=self.hex_bytes)
+        self.output.clear_output()
+        with self.output:
+            print(self.text)
+        return self.text
