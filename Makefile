@@ -18,8 +18,10 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 ## make lab: JupyterLab on the first notebook (replay mode when no curriculum cluster answers)
+LAB_ARGS ?=
+ROOT_ARGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
 lab: install
-	$(BIN)/jupyter lab notebooks/00-preflight.ipynb
+	$(BIN)/jupyter lab $(ROOT_ARGS) $(LAB_ARGS) notebooks/00-preflight.ipynb
 
 ## make test: unit tests, then every notebook executed with papermill in replay mode
 test: install

@@ -28,6 +28,8 @@ def cmd_doctor(args) -> int:
                       ("kubectl", "optional, for the kubectl cells in live mode: https://kubernetes.io/docs/tasks/tools/")]:
         v = kind.tool_version(tool)
         print(f"  {'ok' if v else 'absent':<8} {tool}: {v or how}")
+    if kind.tool_version("docker") and not kind.docker_engine_running():
+        print("  absent   docker engine: the docker client is installed but no engine answers (live mode needs one)")
     reachable, why = kind.answers()
     print(f"  {'ok' if reachable else 'absent':<8} curriculum cluster: {why}")
     try:

@@ -111,6 +111,17 @@ def tool_version(tool: str) -> str | None:
         return exe
 
 
+def docker_engine_running() -> bool:
+    """Whether a Docker engine answers `docker info` (the client alone is not enough for kind)."""
+    exe = shutil.which("docker")
+    if not exe:
+        return False
+    try:
+        return subprocess.run([exe, "info"], capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
 def _need(tool: str, how: str):
     if not shutil.which(tool):
         raise K8sLearnError(f"`{tool}` is not installed; {how}")

@@ -149,6 +149,7 @@ class Lab:
         self._closers: list = []
         self._sandboxes: list = []
         self._namespaces: list[str] = []
+        self._cleanups: list = []
         self._recorded: dict = {}
         self._closed = False
         atexit.register(self.close)
@@ -217,11 +218,26 @@ class Lab:
         self._namespaces.append(name)
         return name
 
+    def on_close(self, fn):
+        """Run `fn()` at `lab.close()`, before namespaces are deleted (for cluster-scoped objects)."""
+        self._cleanups.append(fn)
+        return fn
+
+    def pause(self, seconds: float):
+        """Wait for a live cluster to catch up (a no-op in replay, where the answers are recorded)."""
+        import time
+
+        if self.mode != "replay":
+            time.sleep(seconds)
+
     def close(self):
-        """Clean up: delete this notebook's namespaces, write recordings, stop local etcds."""
+        """Clean up: delete this notebook's objects, write recordings, stop local etcds."""
         if self._closed:
             return
         self._closed = True
+        for fn in reversed(self._cleanups):
+            with contextlib.suppress(Exception):
+                fn()
         if self.api is not None and self._namespaces:
             from kubernetes import client
 

@@ -65,7 +65,13 @@ def _request_body(request) -> bytes:
     return redact_body(body, secret="/secrets" in request.path)
 
 
+RECORDED_HOST = "https://kube-apiserver"
+
+
 def _before_record_request(request):
+    # the server's address is machine-specific (a random loopback port); matching ignores it
+    path = request.uri.split("://", 1)[-1]
+    request.uri = RECORDED_HOST + "/" + path.split("/", 1)[1] if "/" in path else RECORDED_HOST + "/"
     for h in list(request.headers):
         if h.lower() in ("authorization", "cookie", "user-agent"):
             del request.headers[h]

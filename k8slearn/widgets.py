@@ -9,6 +9,8 @@ and a notebook calls it once directly so the output is computed under papermill 
 
 from __future__ import annotations
 
+import html
+
 from .errors import K8sLearnError
 
 __all__ = ["WidgetError", "render", "KeyBrowser"]
@@ -86,7 +88,9 @@ class KeyBrowser:
         options = sorted(self._kvs)
         self.dropdown = w.Dropdown(options=options, value=initial or options[0], description="key",
                                    layout=w.Layout(width="95%"))
-        self.output = w.Output(layout=w.Layout(max_height="480px", overflow="auto", border="1px solid #ccc"))
+        # an HTML widget rather than an Output widget: its text is plain widget state, so it
+        # needs no output capture (which can stall a kernel run headless by papermill)
+        self.output = w.HTML(layout=w.Layout(max_height="480px", overflow="auto", border="1px solid #ccc"))
         self.widget = w.VBox([self.dropdown, self.output])
         self.dropdown.observe(lambda change: self.show(change["new"]), names="value")
         self.show(self.dropdown.value)
@@ -104,7 +108,5 @@ class KeyBrowser:
             return self.text
         kv = self._kvs[key]
         self.text = render(kv.key, kv.value, mod_revision=getattr(kv, "mod_revision", None), hex_bytes=self.hex_bytes)
-        self.output.clear_output()
-        with self.output:
-            print(self.text)
+        self.output.value = f"<pre style='margin:0'>{html.escape(self.text)}</pre>"
         return self.text
