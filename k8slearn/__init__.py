@@ -18,7 +18,7 @@ def connect(mode: str = "auto", notebook: str | None = None):
     return _connect(mode, notebook)
 
 
-def selfcheck(answer, expected, hint: str = "") -> bool:
+def selfcheck(answer, expected, hint: str = ""):
     """Print whether a learner's answer matches; never raises. Returns True when it does."""
     from .exercises import selfcheck as _selfcheck
 

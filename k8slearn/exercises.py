@@ -19,13 +19,32 @@ def _same(a, b) -> bool:
     return a == b
 
 
-def selfcheck(answer, expected, hint: str = "") -> bool:
+class Verdict:
+    """True or false like a bool, but shows nothing extra as a cell's last value."""
+
+    def __init__(self, ok: bool):
+        self.ok = ok
+
+    def __bool__(self):
+        return self.ok
+
+    def __eq__(self, other):
+        return bool(other) == self.ok if isinstance(other, (bool, Verdict)) else NotImplemented
+
+    def __repr__(self):
+        return f"Verdict({self.ok})"
+
+    def _ipython_display_(self):
+        pass  # the printed verdict says it already
+
+
+def selfcheck(answer, expected, hint: str = "") -> Verdict:
     """Compare `answer` with `expected` and print a verdict; never raises."""
     if answer is None:
         print("⏳ Not answered yet." + (f" Hint: {hint}" if hint else ""))
-        return False
+        return Verdict(False)
     if _same(answer, expected):
         print("✅ Correct.")
-        return True
+        return Verdict(True)
     print(f"❌ Not quite: you answered {answer!r}." + (f" Hint: {hint}" if hint else ""))
-    return False
+    return Verdict(False)

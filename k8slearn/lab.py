@@ -179,14 +179,13 @@ class Lab:
         display({"text/html": f"<div style='border:1px solid #888;padding:6px'><table>{table}</table>{warn}</div>",
                  "text/plain": text}, raw=True)
 
-    def record(self, name: str, value):
+    def record(self, name: str, value) -> None:
         """Keep a key result so that tests can read it back from the executed notebook."""
         from IPython.display import display
 
         json.dumps(value)  # must be JSON-able
         self._recorded[name] = value
         display({RECORD_MIME: {name: value}, "text/plain": f"recorded {name} = {value!r}"}, raw=True)
-        return value
 
     @staticmethod
     def expect_error(*types) -> ExpectedError:

@@ -153,6 +153,7 @@ def construct(names: list[str] | None = None, out: Path | None = None,
     from .lab import data_dir
     from .localetcd import LocalEtcd
     from .standin import Clock, StandIn
+    from .standin_admission import AdmissionStandIn as StandIn  # noqa: F811 - adds CRD rules, policies
 
     out = Path(out or data_dir() / "recordings" / "constructed")
     names = names or notebook_names()

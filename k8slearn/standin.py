@@ -127,6 +127,13 @@ def canonical(obj: dict) -> dict:
     return out
 
 
+def success_status(res, name: str, uid: str | None) -> dict:
+    """The Status a delete answers with (StatusDetails fields are omitempty: no empty group)."""
+    details = {"name": name, "group": res.group, "kind": res.resource, "uid": uid}
+    details = {k: v for k, v in details.items() if v}
+    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details}
+
+
 class ApiError(Exception):
     def __init__(self, code: int, reason: str, message: str, details: dict | None = None):
         super().__init__(message)
@@ -138,7 +145,8 @@ class ApiError(Exception):
         s = {"kind": "Status", "apiVersion": "v1", "metadata": dict(getattr(self, "list_meta", {})), "status": "Failure",
              "message": self.message, "reason": self.reason}
         if self.details is not None:
-            s["details"] = self.details
+            # StatusDetails fields are omitempty: a core type's empty group is left out
+            s["details"] = {k: v for k, v in self.details.items() if not (k == "group" and v == "")}
         s["code"] = self.code
         return s
 
@@ -651,9 +659,7 @@ class StandIn:
             etcdmod.txn(self.client, [t.mod(key) == cur.mod_revision], [t.delete(key)])
         # generic registry Store.finalizeDelete: a Status naming the object, unless the
         # store returns the deleted object (staging/src/k8s.io/apiserver/pkg/registry/generic/registry/store.go)
-        return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
-                "details": {"name": name, "group": res.group, "kind": res.resource,
-                            "uid": old["metadata"].get("uid")}}
+        return success_status(res, name, old["metadata"].get("uid"))
 
     # ------------------------------------------------------------ the apiserver's compactor
     def compactor_round(self) -> int:

@@ -8,7 +8,7 @@ identical request gets the n-th recorded answer, and a request that was never re
 raises `NotRecorded` naming it and how to re-record.
 
 Before anything is written: request headers that carry credentials are dropped, response
-headers are reduced to Content-Type, and Secret data is replaced by "REDACTED".
+headers are reduced to Content-Type and Warning, and Secret data is replaced by "REDACTED".
 """
 
 from __future__ import annotations
@@ -87,7 +87,9 @@ def _same_redacted_body(r1, r2):
 
 
 def _before_record_response(response):
-    response["headers"] = {k: v for k, v in response["headers"].items() if k.lower() == "content-type"}
+    # Content-Type, and Warning: what admission webhooks/policies and deprecations tell the
+    # client (https://kubernetes.io/docs/reference/using-api/api-concepts/#warnings)
+    response["headers"] = {k: v for k, v in response["headers"].items() if k.lower() in ("content-type", "warning")}
     body = response["body"].get("string", b"")
     if isinstance(body, str):
         body = body.encode()

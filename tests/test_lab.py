@@ -114,7 +114,8 @@ def test_expect_error_requires_an_error():
 def test_selfcheck_verdicts(capsys):
     import k8slearn
 
-    assert k8slearn.selfcheck(3, 3) is True
-    assert k8slearn.selfcheck(None, 3) is False and "Not answered" in capsys.readouterr().out
-    assert k8slearn.selfcheck(4, 3, hint="count") is False and "count" in capsys.readouterr().out
-    assert k8slearn.selfcheck([1, 2], (1, 2)) is True
+    assert bool(k8slearn.selfcheck(3, 3)) is True
+    assert bool(k8slearn.selfcheck(None, 3)) is False and "Not answered" in capsys.readouterr().out
+    assert bool(k8slearn.selfcheck(4, 3, hint="count")) is False and "count" in capsys.readouterr().out
+    assert bool(k8slearn.selfcheck([1, 2], (1, 2))) is True
+    assert k8slearn.selfcheck(1.0, 1.0 + 1e-12) == True  # noqa: E712 - a Verdict compares like a bool

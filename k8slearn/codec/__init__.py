@@ -11,11 +11,12 @@
 """
 
 from . import schema
-from .detect import Decoded, decode, encode
+from .detect import Decoded, decode, encode, to_json
 from .envelope import annotate_envelope, hexdump
 from .errors import DecodeError, EncodeError, SchemaError
 
 __all__ = [
+    "to_json",
     "Decoded",
     "DecodeError",
     "EncodeError",

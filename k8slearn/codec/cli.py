@@ -34,7 +34,7 @@ def _schema_for(version: str | None):
 
 
 def cmd_decode(args: argparse.Namespace) -> int:
-    from . import DecodeError, SchemaError, annotate_envelope, decode, hexdump
+    from . import DecodeError, SchemaError, annotate_envelope, decode, hexdump, to_json
 
     try:
         value = _read_input(args.file)
@@ -62,9 +62,10 @@ def cmd_decode(args: argparse.Namespace) -> int:
     if args.output == "yaml":
         import yaml
 
+        shown = json.loads(to_json(shown))  # strings that were invalid UTF-8 become text, as in Go
         out.write(yaml.safe_dump(shown, default_flow_style=False, sort_keys=False, allow_unicode=True))
     else:
-        out.write(json.dumps(shown, indent=2, ensure_ascii=False) + "\n")
+        out.write(to_json(shown, indent=2) + "\n")
     return 0
 
 

@@ -205,3 +205,18 @@ def encode(obj: dict, media_type: str = PROTOBUF, *, schema=None) -> bytes:
         except yaml.YAMLError as e:
             raise EncodeError(f"cannot encode as YAML: {e}") from None
     raise EncodeError(f"unsupported media type {media_type!r}; use one of {', '.join(MEDIA_TYPES)}")
+
+
+def _go_string(o):
+    # A protobuf string holding invalid UTF-8 decodes as bytes; Go's encoding/json writes such
+    # a string with U+FFFD in place of each invalid byte, and so do we.
+    if isinstance(o, (bytes, bytearray)):
+        return bytes(o).decode("utf-8", "replace")
+    raise TypeError(f"Object of type {type(o).__name__} is not JSON serializable")
+
+
+def to_json(obj, *, indent: int | None = None) -> str:
+    """`obj` (a decoded object) as JSON text, the way Go would write its strings."""
+    if indent is None:
+        return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, default=_go_string)
+    return json.dumps(obj, indent=indent, ensure_ascii=False, default=_go_string)

@@ -96,6 +96,9 @@ def split_envelope(value: bytes) -> dict[str, Any]:
         }
     except Exception as e:
         raise DecodeError(f"invalid protobuf envelope after k8s\\x00: {e}") from None
+    for field in ("apiVersion", "kind", "contentEncoding", "contentType"):
+        if isinstance(env[field], bytes):  # proto2 strings with invalid UTF-8 come back as bytes
+            raise DecodeError(f"invalid protobuf envelope: {field} is not valid UTF-8 ({env[field][:40]!r})")
     return env
 
 
