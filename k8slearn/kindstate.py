@@ -678,16 +678,7 @@ def _controllers(b: _Builder, namespaces: list[str]) -> None:
               manager="kube-controller-manager",
               note="controller ServiceAccount (--use-service-account-credentials); subset")
     for ns in namespaces:
-        b.obj("serviceaccounts", "ServiceAccount", v1, "default", ns, {},
-              manager="kube-controller-manager", note="created by the serviceaccount controller")
-        b.obj("configmaps", "ConfigMap", v1, "kube-root-ca.crt", ns,
-              {"data": {"ca.crt": CA_PLACEHOLDER}}, manager="kube-controller-manager",
-              annotations={"kubernetes.io/description": (
-                  "Contains a CA bundle that can be used to verify the kube-apiserver when "
-                  "using internal endpoints such as the internal service IP or "
-                  "kubernetes.default.svc. No other usage is guaranteed across distributions "
-                  "of Kubernetes clusters.")},
-              note="ca.crt is a constructed placeholder, not a certificate")
+        _per_namespace_objects(b, ns)
 
     # node lease (kubelet)
     node_uid = _uid(keys.compose("nodes", b.node))
@@ -810,7 +801,7 @@ def fresh_cluster(kubernetes_version: str = "1.35.0", cluster_name: str = "k8sle
     _kubeadm(b)
     _controllers(b, ["default", "kube-system", "kube-public", "kube-node-lease"])
     _kind_storage(b)
-    _controllers_for_late_namespace(b, "local-path-storage")
+    _per_namespace_objects(b, "local-path-storage")
     # The compactor's first pass stores the revision it saw. If every entry above
     # is one put into an empty etcd (revision 1), that revision is len(entries) + 1.
     b.add(keys.COMPACT_REV_KEY, text="0",
@@ -819,7 +810,7 @@ def fresh_cluster(kubernetes_version: str = "1.35.0", cluster_name: str = "k8sle
     return b.entries
 
 
-def _controllers_for_late_namespace(b: _Builder, ns: str) -> None:
+def _per_namespace_objects(b: _Builder, ns: str) -> None:
     v1 = "v1"
     b.obj("serviceaccounts", "ServiceAccount", v1, "default", ns, {},
           manager="kube-controller-manager", note="created by the serviceaccount controller")
