@@ -63,3 +63,16 @@ def test_undecodable_input_gives_one_line_error(tmp_path, capsys):
     src.write_text('{"kind": "Widget", "apiVersion": "example.com/v1"}')
     assert cli.main(["encode", str(src)]) == 1
     assert "no protobuf type" in capsys.readouterr().err
+
+
+def test_decode_accepts_what_etcdctl_prints(tmp_path, capsys):
+    # `etcdctl get KEY --print-value-only` adds a newline after the value
+    stored = codec.encode({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"k": "v"}})
+    printed = tmp_path / "etcdctl-output.bin"
+    printed.write_bytes(stored + b"\n")
+    assert cli.main(["decode", str(printed)]) == 0
+    assert json.loads(capsys.readouterr().out)["data"] == {"k": "v"}
+    printed.write_bytes(stored[:20] + b"\n")  # damaged: still a clear one-line error
+    assert cli.main(["decode", str(printed)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1

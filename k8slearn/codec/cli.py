@@ -38,7 +38,16 @@ def cmd_decode(args: argparse.Namespace) -> int:
 
     try:
         value = _read_input(args.file)
-        d = decode(value, schema=_schema_for(args.kubernetes_version))
+        schema = _schema_for(args.kubernetes_version)
+        try:
+            d = decode(value, schema=schema)
+        except DecodeError:
+            # `etcdctl get --print-value-only` prints the value followed by a newline that is
+            # not part of it: a protobuf value only decodes without that byte
+            if not value.endswith(b"\n"):
+                raise
+            value = value[:-1]
+            d = decode(value, schema=schema)
     except (DecodeError, SchemaError) as e:
         return _error(str(e))
     except OSError as e:
