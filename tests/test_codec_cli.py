@@ -72,7 +72,7 @@ def test_decode_accepts_what_etcdctl_prints(tmp_path, capsys):
     printed.write_bytes(stored + b"\n")
     assert cli.main(["decode", str(printed)]) == 0
     assert json.loads(capsys.readouterr().out)["data"] == {"k": "v"}
-    printed.write_bytes(stored[:20] + b"\n")  # damaged: still a clear one-line error
+    printed.write_bytes(b"k8s\x00\x12\xff\xff" + b"\n")  # damaged: still a clear one-line error
     assert cli.main(["decode", str(printed)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1
