@@ -59,12 +59,17 @@ def guard_namespace(namespace: str) -> str:
     return namespace
 
 
+def kubeconfig_path() -> str:
+    """$KUBECONFIG (read now: the client library reads it once, at import) or ~/.kube/config."""
+    return os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
+
+
 def contexts() -> list[str]:
     """Context names in the learner's kubeconfig ([] when there is none)."""
     try:
         from kubernetes import config
 
-        ctxs, _active = config.list_kube_config_contexts()
+        ctxs, _active = config.list_kube_config_contexts(config_file=kubeconfig_path())
         return [c["name"] for c in ctxs]
     except Exception:
         return []
@@ -78,7 +83,7 @@ def api_client(context: str | None = None):
     if context not in contexts():
         raise ClusterUnreachable(f"kube context {context!r} is not in your kubeconfig; create the cluster "
                                  "with `k8slearn cluster up` (needs Docker and kind), or use mode='replay'")
-    return config.new_client_from_config(context=context)
+    return config.new_client_from_config(config_file=kubeconfig_path(), context=context)
 
 
 def answers(timeout: float = 2.0) -> tuple[bool, str]:
