@@ -29,12 +29,14 @@ class T:
             return getattr(c.Type, name)
         if name == "LIST":
             return c.Type.List(c.Type.DYN)
+        if name == "MAP":
+            return c.Type.Map(c.Type.DYN, c.Type.DYN)
         if name == "LIST_STRING":
             return c.Type.List(c.Type.STRING)
         if name == "MAP_STRING_LIST":
             return c.Type.Map(c.Type.STRING, c.Type.List(c.Type.STRING))
         full = {"URL": "kubernetes.URL", "QUANTITY": "kubernetes.Quantity",
-                "SEMVER": "kubernetes.Semver", "IP": "net.IP", "CIDR": "net.CIDR"}[name]
+                "SEMVER": "kubernetes.Semver", "FORMAT": "kubernetes.Format", "IP": "net.IP", "CIDR": "net.CIDR"}[name]
         return c.Type(full)
 
 

@@ -4,7 +4,8 @@ Why this engine: see docs/cel-engine.md. Value mapping (CEL -> Python):
 int -> int, uint -> int (the CEL type is lost), double -> float, string -> str,
 bytes -> bytes, bool -> bool, null -> None, list -> list, map -> dict,
 timestamp -> timezone-aware datetime, duration -> timedelta, type -> its name (str),
-Kubernetes opaque types (Quantity, URL, IP, CIDR, Semver) -> :class:`KubeValue`.
+Kubernetes opaque types (Quantity, URL, IP, CIDR, Semver, Format) -> :class:`KubeValue`.
+An optional result cannot be returned (CELError): end with .hasValue()/.value()/.orValue().
 Input variables may be the same plain values; a *top-level* datetime/timedelta variable is
 declared as timestamp/duration (cel-expr-python refuses them inside dicts or lists).
 """
@@ -16,6 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
+from . import _rewrite
 from .errors import CELError
 
 # Extensions of the Kubernetes base environment that cel-cpp provides natively
@@ -48,10 +50,12 @@ def _cel():
 
 @functools.lru_cache(maxsize=1)
 def _function_decls():
-    from . import lib_lists_regex, lib_net, lib_quantity, lib_semver, lib_url
+    from . import (lib_comprehensions, lib_format, lib_lists_regex, lib_net, lib_quantity,
+                   lib_semver, lib_url)
     from ._decl import build
     decls = []
-    for lib in (lib_lists_regex, lib_url, lib_quantity, lib_net, lib_semver):
+    for lib in (lib_lists_regex, lib_url, lib_quantity, lib_net, lib_semver, lib_format,
+                lib_comprehensions):
         decls.extend(lib.functions())
     return build(decls)
 
@@ -120,6 +124,8 @@ def to_python(value: Any) -> Any:
         return {to_python(k): to_python(v) for k, v in value.items()}
     if hasattr(value, "DESCRIPTOR"):  # one of our opaque Kubernetes types
         name = value.DESCRIPTOR.full_name
+        if name == "kubernetes.Format":
+            return KubeValue(name, value.name)
         text = value.value
         if name == "kubernetes.Quantity":
             from fractions import Fraction
@@ -139,10 +145,21 @@ class Program:
     def __init__(self, expression: str, var_types: tuple[tuple[str, str], ...], check: bool = True):
         self.expression = expression
         self.variables = tuple(n for n, _ in var_types)
+        env = _env(var_types)
         try:
-            self._compiled = _env(var_types).compile(expression, disable_check=not check)
+            self._compiled = env.compile(expression, disable_check=not check)
         except RuntimeError as exc:
             raise _error_from(exc, expression, "compile") from None
+        if any(word in expression for word in _rewrite.TRIGGERS):
+            # evaluate the format library and transformMap/transformMapEntry through an AST
+            # rewrite (see _rewrite.py); type checking above used the unchanged expression
+            try:
+                rewritten = _rewrite.rewrite(
+                    env.compile(expression, disable_check=True).serialize())
+                if rewritten is not None:
+                    self._compiled = env.deserialize(rewritten)
+            except RuntimeError as exc:
+                raise _error_from(exc, expression, "compile") from None
 
     def evaluate(self, variables: Mapping[str, Any] | None = None) -> Any:
         data = dict(variables or {})
@@ -155,9 +172,16 @@ class Program:
         except RuntimeError as exc:
             raise _error_from(exc, self.expression, "eval") from None
         c = _cel()
-        if result.type() == c.Type.ERROR:
-            raise _error_from(result.value(), self.expression, "eval")
-        return to_python(result.plain_value())
+        try:
+            if result.type() == c.Type.ERROR:
+                raise _error_from(result.value(), self.expression, "eval")
+            plain = result.plain_value()
+        except TypeError:  # cel-expr-python 0.1.3 cannot hand an optional value to Python
+            raise CELError("eval error: the expression's result is an optional value, which "
+                           "cel-expr-python cannot return to Python; end it with .hasValue(), "
+                           ".value() or .orValue(default)", expression=self.expression,
+                           phase="eval") from None
+        return to_python(plain)
 
     def __repr__(self):
         return f"Program({self.expression!r}, variables={list(self.variables)})"

@@ -57,14 +57,21 @@ LIBRARIES = (
                                        "isGlobalUnicast"), "1.30", "1.31", "yes"),
     Library("Kubernetes CIDR", ("cidr", "isCIDR", "containsIP", "containsCIDR", "ip", "masked",
                                  "prefixLength"), "1.30", "1.31", "yes"),
-    Library("Kubernetes format", ("format.named", "format.dns1123Label", "validate"), "1.31", "1.32", "no",
-            "validate() returns an optional, and cel-expr-python 0.1.3 cannot build optional values "
-            "from Python functions"),
+    Library("Kubernetes format", ("format.named", "format.dns1123Label", "format.dns1123Subdomain",
+                                   "format.dns1035Label", "format.qualifiedName",
+                                   "format.dns1123LabelPrefix", "format.dns1123SubdomainPrefix",
+                                   "format.dns1035LabelPrefix", "format.labelValue", "format.uri",
+                                   "format.uuid", "format.byte", "format.date", "format.datetime",
+                                   "validate"), "1.31", "1.32", "yes",
+            "type-checked with Kubernetes' signatures; validate/format.named are evaluated through "
+            "an AST rewrite that builds the optional in CEL (cel-expr-python cannot return "
+            "optionals from Python); uri/uuid/byte/date/datetime approximate Go's net/url and "
+            "strfmt checks"),
     Library("CEL TwoVarComprehensions", ("all", "exists", "existsOne", "transformList",
                                           "transformMap", "transformMapEntry"),
-            "1.32", "1.33", "partly",
-            "cel-cpp 'two-var-comprehensions'; transformMap/transformMapEntry fail in "
-            "cel-expr-python 0.1.3 (cel.@mapInsert is not bound at runtime)"),
+            "1.32", "1.33", "yes",
+            "cel-cpp 'two-var-comprehensions'; cel-expr-python 0.1.3 binds no runtime for "
+            "cel.@mapInsert, so k8slearn renames it in the parsed AST to a Python implementation"),
     Library("Kubernetes semver", ("semver", "isSemver", "major", "minor", "patch", "compareTo",
                                    "isLessThan", "isGreaterThan"), "1.33", "1.34", "yes"),
     Library("CEL bindings", ("cel.bind",), "not in base.go", "not listed", "no",

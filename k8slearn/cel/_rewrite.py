@@ -1,0 +1,157 @@
+"""Rewrite a parsed CEL AST where cel-expr-python 0.1.3 cannot run Kubernetes' functions.
+
+The expression is parsed by the engine itself (``Env.compile(..., disable_check=True)``
+serialises a ``cel.expr.ParsedExpr``); this module edits that AST, never the source text,
+and the engine turns the result back into a program with ``Env.deserialize``. Type checking
+is done beforehand on the *unchanged* expression with Kubernetes' real signatures, so the
+rewrite only changes how a call is evaluated, not what the expression means.
+
+Rewrites (see docs/cel-engine.md):
+* ``f.validate(s)`` (format library) -> bind ``errs = @k8s.formatErrors(f, s)`` (a list from
+  Python), then ``size(errs) == 0 ? optional.none() : optional.of(errs)``.
+* ``format.named(n)`` -> bind ``l = @k8s.formatNamed(n)`` (zero or one Format), then
+  ``size(l) == 0 ? optional.none() : optional.of(l[0])``.
+* ``format.dns1123Label()`` etc. -> a global call of the same qualified name.
+* ``cel.@mapInsert(...)`` (emitted by the transformMap/transformMapEntry macros, not bound
+  at runtime by cel-expr-python 0.1.3) -> ``@k8s.mapInsert(...)`` implemented in Python.
+The "bind" is the comprehension that cel.bind expands to: empty iteration range, the value
+as accumulator initialiser, ``result`` using the accumulator (cel-spec syntax.proto).
+"""
+from __future__ import annotations
+
+from ._protos import pool_and_classes
+
+FORMAT_CONSTANTS = ("dns1123Label", "dns1123Subdomain", "dns1035Label", "qualifiedName",
+                    "dns1123LabelPrefix", "dns1123SubdomainPrefix", "dns1035LabelPrefix",
+                    "labelValue", "uri", "uuid", "byte", "date", "datetime")
+VALIDATE_IMPL = "@k8s.formatErrors"
+NAMED_IMPL = "@k8s.formatNamed"
+MAP_INSERT_IMPL = "@k8s.mapInsert"
+# words whose presence in the source means the AST may need a rewrite (a cheap pre-filter)
+TRIGGERS = ("validate", "format", "transformMap")
+
+
+def _classes():
+    return pool_and_classes("celsyntax.proto")[1]
+
+
+class _Rewriter:
+    def __init__(self, parsed):
+        self.parsed = parsed
+        # parser ids are small consecutive integers; new nodes get ids far above them
+        self.next_id = 1 << 40
+        self.changed = False
+        self.Expr = type(parsed.expr)
+
+    def new(self, **kind):
+        e = self.Expr(id=self.next_id)
+        self.next_id += 1
+        for k, v in kind.items():
+            getattr(e, k).CopyFrom(v)
+        return e
+
+    def call(self, function, *args, target=None):
+        e = self.Expr(id=self.next_id)
+        self.next_id += 1
+        e.call_expr.function = function
+        if target is not None:
+            e.call_expr.target.CopyFrom(target)
+        for a in args:
+            e.call_expr.args.add().CopyFrom(a)
+        return e
+
+    def ident(self, name):
+        e = self.Expr(id=self.next_id)
+        self.next_id += 1
+        e.ident_expr.name = name
+        return e
+
+    def const(self, **value):
+        e = self.Expr(id=self.next_id)
+        self.next_id += 1
+        for k, v in value.items():
+            setattr(e.const_expr, k, v)
+        return e
+
+    def bind_optional(self, init, present):
+        """Comprehension: accu = init; result = size(accu) == 0 ? none : of(present(accu))."""
+        acc = "@k8s_accu"
+        e = self.Expr(id=self.next_id)
+        self.next_id += 1
+        c = e.comprehension_expr
+        c.iter_var = "#unused"
+        c.iter_range.CopyFrom(self.new())
+        c.iter_range.list_expr.SetInParent()
+        c.accu_var = acc
+        c.accu_init.CopyFrom(init)
+        c.loop_condition.CopyFrom(self.const(bool_value=False))
+        c.loop_step.CopyFrom(self.ident(acc))
+        empty = self.call("_==_", self.call("size", self.ident(acc)), self.const(int64_value=0))
+        c.result.CopyFrom(self.call("_?_:_", empty, self.call("optional.none"),
+                                    self.call("optional.of", present(self.ident(acc)))))
+        return e
+
+    def visit(self, e):
+        kind = e.WhichOneof("expr_kind")
+        if kind == "call_expr":
+            for a in e.call_expr.args:
+                self.visit(a)
+            if e.call_expr.HasField("target"):
+                self.visit(e.call_expr.target)
+            self._call(e)
+        elif kind == "select_expr":
+            self.visit(e.select_expr.operand)
+        elif kind == "list_expr":
+            for x in e.list_expr.elements:
+                self.visit(x)
+        elif kind == "struct_expr":
+            for entry in e.struct_expr.entries:
+                if entry.HasField("map_key"):
+                    self.visit(entry.map_key)
+                self.visit(entry.value)
+        elif kind == "comprehension_expr":
+            c = e.comprehension_expr
+            for x in (c.iter_range, c.accu_init, c.loop_condition, c.loop_step, c.result):
+                self.visit(x)
+
+    def _call(self, e):
+        call = e.call_expr
+        fn, has_target, nargs = call.function, call.HasField("target"), len(call.args)
+        on_format = has_target and call.target.WhichOneof("expr_kind") == "ident_expr" \
+            and call.target.ident_expr.name == "format"
+        if fn == "cel.@mapInsert":
+            call.function = MAP_INSERT_IMPL
+        elif fn == "validate" and has_target and nargs == 1:
+            init = self.call(VALIDATE_IMPL, call.target, call.args[0])
+            e.CopyFrom(self._keep_id(e, self.bind_optional(init, lambda acc: acc)))
+        elif fn == "named" and on_format and nargs == 1:
+            init = self.call(NAMED_IMPL, call.args[0])
+            e.CopyFrom(self._keep_id(e, self.bind_optional(
+                init, lambda acc: self.call("_[_]", acc, self.const(int64_value=0)))))
+        elif fn in FORMAT_CONSTANTS and on_format and nargs == 0:
+            call.ClearField("target")
+            call.function = "format." + fn
+        else:
+            return
+        self.changed = True
+
+    @staticmethod
+    def _keep_id(old, new):
+        new.id = old.id  # keep the parser's id so error positions still point at the call
+        return new
+
+
+def rewrite(serialized: bytes) -> bytes | None:
+    """Rewrite a serialised ``Any(cel.expr.ParsedExpr)``; None when nothing needed changing."""
+    from google.protobuf import any_pb2
+
+    wrapper = any_pb2.Any.FromString(serialized)
+    if not wrapper.type_url.endswith("/cel.expr.ParsedExpr"):
+        return None
+    parsed = _classes()["cel.expr.ParsedExpr"].FromString(wrapper.value)
+    r = _Rewriter(parsed)
+    r.visit(parsed.expr)
+    if not r.changed:
+        return None
+    wrapper.value = parsed.SerializeToString()
+    return wrapper.SerializeToString()

@@ -1,0 +1,38 @@
+"""Runtime support for the two-variable comprehension macros transformMap/transformMapEntry.
+
+cel-cpp's two-var-comprehensions extension expands both macros into comprehensions whose
+step calls ``cel.@mapInsert(map, key, value)`` (transformMap) or ``cel.@mapInsert(map, map)``
+(transformMapEntry). cel-expr-python 0.1.3 declares that function for the checker but binds
+no implementation at runtime ("No overload found in reference resolve step for
+cel.@mapInsert"), and a second declaration of the name is refused. k8slearn therefore
+renames the call in the parsed AST (_rewrite.py) to ``@k8s.mapInsert``, implemented here.
+Semantics from cel-spec's extension doc (https://github.com/google/cel-spec, doc/extensions
+"Two-variable comprehensions"): transformMapEntry fails when two entries produce the same key.
+"""
+from __future__ import annotations
+
+from ._decl import TYPES as T, decl
+from ._rewrite import MAP_INSERT_IMPL
+
+
+def _insert_kv(m, key, value):
+    if key in m:
+        raise ValueError(f"insert failed: key {key!r} already exists")
+    out = dict(m)
+    out[key] = value
+    return out
+
+
+def _insert_map(m, entry):
+    out = dict(m)
+    for k, v in entry.items():
+        if k in out:
+            raise ValueError(f"insert failed: key {k!r} already exists")
+        out[k] = v
+    return out
+
+
+def functions():
+    M, D = T.MAP, T.DYN
+    return [decl(MAP_INSERT_IMPL, ("k8s_map_insert_kv", M, [M, D, D], False, _insert_kv),
+                 ("k8s_map_insert_map", M, [M, M], False, _insert_map))]
