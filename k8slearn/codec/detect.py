@@ -59,6 +59,18 @@ def _type_of(obj: Any) -> tuple[str | None, str | None]:
     return None, None
 
 
+_BUILTIN: list = []
+
+
+def _builtin_schema():
+    """schema.builtin(), imported on first use (it compiles the .proto files once)."""
+    if not _BUILTIN:
+        from .schema import builtin
+
+        _BUILTIN.append(builtin)
+    return _BUILTIN[0]()
+
+
 def _decode_encrypted(value: bytes) -> Decoded:
     parts = value.split(b":", 5)
     provider = parts[2].decode("ascii", "replace") if len(parts) > 2 and parts[2] else None
@@ -136,9 +148,7 @@ def decode(value: bytes, *, schema=None) -> Decoded:
         return _decode_encrypted(value)
     if value.startswith(MAGIC):
         if schema is None:
-            from .schema import builtin
-
-            schema = builtin()
+            schema = _builtin_schema()
         try:
             return _decode_protobuf(value, schema)
         except DecodeError:

@@ -78,6 +78,14 @@ DEFAULT_ROOTS = [("api", f"{d}/generated.proto") for d in (
 _VERSION_RE = re.compile(r"^\d+\.\d+\.\d+(?:-(?:alpha|beta|rc)\.\d+)?$")
 
 
+@lru_cache(maxsize=None)
+def _decode_message():
+    """pb.decode_message, imported on first use (it loads protobuf) and then kept."""
+    from .pb import decode_message
+
+    return decode_message
+
+
 def cache_dir() -> Path:
     """``$K8SLEARN_CACHE`` or ``~/.cache/k8slearn``."""
     env = os.environ.get("K8SLEARN_CACHE")
@@ -144,8 +152,7 @@ class Schema:
 
     def decode_object(self, api_version: str, kind: str, raw: bytes) -> dict | None:
         """Decode the ``raw`` bytes of an object to Kubernetes JSON (None: type unknown)."""
-        from .pb import decode_message
-
+        decode_message = _decode_message()
         cls = self.find(api_version, kind)
         if cls is None:
             return None
