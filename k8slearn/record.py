@@ -133,7 +133,7 @@ def run_notebook(name: str, record_dir: Path, target: str, log_dir: Path):
     try:
         pm.execute_notebook(str(notebooks_dir() / f"{name}.ipynb"), str(executed),
                             parameters={"mode": "record"}, cwd=str(notebooks_dir()),
-                            progress_bar=False, kernel_name="python3")
+                            progress_bar=False, kernel_name="python3", execution_timeout=300)
     except pm.PapermillExecutionError as e:
         raise K8sLearnError(f"recording {name} failed in cell {e.exec_count}: {e.ename}: "
                             f"{e.evalue.strip()[:400]} (the executed notebook is {executed})") from None

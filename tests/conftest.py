@@ -58,7 +58,8 @@ def execute_notebook(name: str) -> tuple[dict, float, Path]:
         t0 = time.perf_counter()
         try:
             pm.execute_notebook(str(NOTEBOOKS / f"{name}.ipynb"), str(out), parameters={"mode": "replay"},
-                                cwd=str(NOTEBOOKS), kernel_name="python3", progress_bar=False)
+                                cwd=str(NOTEBOOKS), kernel_name="python3", progress_bar=False,
+                                execution_timeout=300)  # a stuck cell fails the run instead of stalling CI
         finally:
             os.environ.clear()
             os.environ.update(env_backup)
