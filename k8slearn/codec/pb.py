@@ -267,25 +267,26 @@ class Converters:
         return order
 
     # -- decoding ------------------------------------------------------------------------
-    def decoder(self, desc) -> Callable:
+    def _memoized(self, table: dict, specials: dict, desc, build: Callable) -> Callable:
+        """The converter for `desc` from `table`, building it once; recursive types (a message
+        that contains itself, e.g. JSONSchemaProps) see a trampoline while they are built."""
         name = desc.full_name
-        fn = self._dec.get(name)
+        fn = table.get(name)
         if fn is not None:
             return fn
-        special = _SPECIAL_DEC.get(name)
+        special = specials.get(name)
         if special is not None:
-            self._dec[name] = special
+            table[name] = special
             return special
         cell: list[Callable] = []
-
-        def trampoline(m):  # used only by recursive types while they are being built
-            return cell[0](m)
-
-        self._dec[name] = trampoline
-        fn = self._build_decoder(desc)
+        table[name] = lambda *args: cell[0](*args)
+        fn = build(desc)
         cell.append(fn)
-        self._dec[name] = fn
+        table[name] = fn
         return fn
+
+    def decoder(self, desc) -> Callable:
+        return self._memoized(self._dec, _SPECIAL_DEC, desc, self._build_decoder)
 
     def _value_decoder(self, fd) -> Callable | None:
         """Converter for one element/value of this field; None means 'use as is'."""
@@ -537,24 +538,7 @@ class Converters:
 
     # -- encoding ------------------------------------------------------------------------
     def encoder(self, desc) -> Callable:
-        name = desc.full_name
-        fn = self._enc.get(name)
-        if fn is not None:
-            return fn
-        special = _SPECIAL_ENC.get(name)
-        if special is not None:
-            self._enc[name] = special
-            return special
-        cell: list[Callable] = []
-
-        def trampoline(v, m):
-            return cell[0](v, m)
-
-        self._enc[name] = trampoline
-        fn = self._build_encoder(desc)
-        cell.append(fn)
-        self._enc[name] = fn
-        return fn
+        return self._memoized(self._enc, _SPECIAL_ENC, desc, self._build_encoder)
 
     def _value_encoder(self, fd) -> Callable:
         """Returns f(json_value) -> python value for scalar fields."""
