@@ -1,12 +1,20 @@
-# The two commands a learner needs: `make lab` and `make test`.
-# Both create .venv with the project and everything it needs the first time.
+# The commands a learner needs: `make lab` and `make test`; `make cluster` builds the local
+# control plane (real kube-apiserver, etcd, ... from Kubernetes' Go modules) once per machine.
+# Everything creates .venv with the project and what it needs the first time.
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.k8slearn-installed
 
-.PHONY: lab test install unit notebooks bench construct doctor clean
+# Go: the machine's own toolchain (go.mod files name go 1.26.0), no workspace, no cgo, the
+# module versions go.sum pins, no VCS stamping. The Python side sets the same for its builds.
+export GOTOOLCHAIN := local
+export GOWORK := off
+export GOFLAGS := -mod=readonly -buildvcs=false
+export CGO_ENABLED := 0
+
+.PHONY: lab test install unit notebooks bench cluster up down record doctor clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "k8slearn needs Python 3.11 or newer; set PYTHON=/path/to/python3.11 (make lab PYTHON=...)")'
@@ -17,15 +25,27 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## make lab: JupyterLab on the first notebook (replay mode when no curriculum cluster answers)
+## make lab: JupyterLab on the first notebook (live when a curriculum cluster runs, else replay)
 LAB_ARGS ?=
 ROOT_ARGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
 lab: install
 	$(BIN)/jupyter lab $(ROOT_ARGS) $(LAB_ARGS) notebooks/00-preflight.ipynb
 
-## make test: unit tests, then every notebook executed with papermill in replay mode
+## make cluster: build kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, etcd,
+## etcdctl, etcdutl and kwok into the cache (tens of minutes the first time on 2 cores)
+cluster: install
+	$(BIN)/k8slearn cluster build
+
+## make up / make down: the local control plane for `make lab` (kube context k8slearn-local)
+up: cluster
+	$(BIN)/k8slearn cluster up --runtime local
+down: install
+	$(BIN)/k8slearn cluster down --runtime local
+
+## make test: unit tests, every notebook live on the suite's own local control plane (skipped,
+## saying why, when it is not built) and in replay
 test: install
-	$(BIN)/python -m pytest -n 2 --dist loadgroup -q tests
+	$(BIN)/python tests/with_control_plane.py $(BIN)/python -m pytest -n 2 --dist loadgroup -q tests
 
 unit: install
 	$(BIN)/python -m pytest -q tests --ignore=tests/test_notebooks.py -k "not notebook"
@@ -33,10 +53,11 @@ unit: install
 bench: install
 	$(BIN)/python benchmarks/bench_decode.py
 	$(BIN)/python benchmarks/bench_cel.py
+	$(BIN)/python benchmarks/bench_control_plane.py
 
-## make construct: rebuild data/recordings/constructed (no cluster needed)
-construct: install
-	$(BIN)/k8slearn record --construct
+## make record: start the local control plane, re-record every notebook into data/recordings/
+record: cluster
+	$(BIN)/python tests/with_control_plane.py $(BIN)/k8slearn record
 
 doctor: install
 	$(BIN)/k8slearn doctor

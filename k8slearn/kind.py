@@ -1,9 +1,9 @@
-"""The curriculum's Kind cluster: its name, its config, and the guard around it.
+"""The curriculum's Kind cluster (Docker + kind): its name, its config, and reading its etcd.
 
-Live mode talks only to the kube context `kind-k8slearn`, which `k8slearn cluster up`
-creates. Any other context is refused unless the learner opts in for that one context by
-setting K8SLEARN_ALLOW_CONTEXT=<context name>. Objects are created only in namespaces whose
-names start with `k8slearn-`.
+`k8slearn cluster up --runtime kind` creates it (kube context `kind-k8slearn`); the guard
+that keeps live mode on the curriculum's own clusters is in `k8slearn.cluster.live`.
+The Kind cluster uses the same Kubernetes release as the local control plane
+(`kindest/node` image of the version pinned in controlplane/kubernetes/go.mod).
 """
 
 from __future__ import annotations
@@ -15,13 +15,17 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from .errors import ClusterRefused, ClusterUnreachable, K8sLearnError
+from .errors import K8sLearnError
 
 CLUSTER = "k8slearn"
-CONTEXT = f"kind-{CLUSTER}"
+CONTEXT = f"kind-{CLUSTER}"  # = cluster.live.KIND_CONTEXT
 NODE = f"{CLUSTER}-control-plane"
 ETCD_HOST_PORT = 32379  # the node's etcd client port, published on the host's loopback only
-NAMESPACE_PREFIX = "k8slearn-"
+
+# The node image of the same minor release as the local control plane: kind v0.33.0's release
+# notes list kindest/node:v1.37.0 as its default image (kind publishes node images per kind
+# release, so a v1.37.2 image may not exist). Unverified here: no Docker on the project's machines.
+NODE_IMAGE = "kindest/node:v1.37.0"
 
 # kind's Cluster config: https://kind.sigs.k8s.io/docs/user/configuration/
 CLUSTER_CONFIG = f"""\
@@ -30,77 +34,13 @@ apiVersion: kind.x-k8s.io/v1alpha4
 name: {CLUSTER}
 nodes:
 - role: control-plane
+  image: {NODE_IMAGE}
   extraPortMappings:
   # etcd's client port, so that notebooks can read what kube-apiserver stored
   - containerPort: 2379
     hostPort: {ETCD_HOST_PORT}
     listenAddress: "127.0.0.1"
 """
-
-
-def allowed_context() -> str:
-    """The context live mode may use: kind-k8slearn, or the one the learner opted into."""
-    return os.environ.get("K8SLEARN_ALLOW_CONTEXT") or CONTEXT
-
-
-def guard_context(context: str) -> str:
-    if context != allowed_context():
-        raise ClusterRefused(
-            f"refusing kube context {context!r}: k8slearn works only on its own Kind cluster "
-            f"({CONTEXT!r}, made by `k8slearn cluster up`). To use another cluster on purpose, set "
-            f"K8SLEARN_ALLOW_CONTEXT={context} (objects go only into {NAMESPACE_PREFIX}* namespaces)."
-        )
-    return context
-
-
-def guard_namespace(namespace: str) -> str:
-    if not namespace.startswith(NAMESPACE_PREFIX):
-        raise ClusterRefused(f"namespace {namespace!r}: the curriculum writes only to namespaces named {NAMESPACE_PREFIX}*")
-    return namespace
-
-
-def kubeconfig_path() -> str:
-    """$KUBECONFIG (read now: the client library reads it once, at import) or ~/.kube/config."""
-    return os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
-
-
-def contexts() -> list[str]:
-    """Context names in the learner's kubeconfig ([] when there is none)."""
-    try:
-        from kubernetes import config
-
-        ctxs, _active = config.list_kube_config_contexts(config_file=kubeconfig_path())
-        return [c["name"] for c in ctxs]
-    except Exception:
-        return []
-
-
-def api_client(context: str | None = None):
-    """An official ApiClient for the curriculum cluster (after the guard)."""
-    from kubernetes import config
-
-    context = guard_context(context or allowed_context())
-    if context not in contexts():
-        raise ClusterUnreachable(f"kube context {context!r} is not in your kubeconfig; create the cluster "
-                                 "with `k8slearn cluster up` (needs Docker and kind), or use mode='replay'")
-    return config.new_client_from_config(config_file=kubeconfig_path(), context=context)
-
-
-def answers(timeout: float = 2.0) -> tuple[bool, str]:
-    """Whether the curriculum cluster answers /version, and why not."""
-    ctx = allowed_context()
-    if ctx not in contexts():
-        return False, f"no kube context {ctx!r} in your kubeconfig"
-    try:
-        from kubernetes import client
-
-        api = api_client(ctx)
-        v = client.VersionApi(api).get_code(_request_timeout=timeout)
-        return True, f"context {ctx!r} answered (Kubernetes {v.git_version})"
-    except K8sLearnError as e:
-        return False, str(e)
-    except Exception as e:  # noqa: BLE001 - any failure means "not reachable"
-        return False, f"context {ctx!r} did not answer: {type(e).__name__}"
 
 
 def tool_version(tool: str) -> str | None:

@@ -7,7 +7,7 @@
     lab.source   where the data comes from (provenance)
 
 Notebook code is the same in every mode: only `connect` knows which one is in use.
-Modes: "live" (the curriculum's Kind cluster), "replay" (recordings in data/), "auto"
+Modes: "live" (the curriculum's local control plane or Kind cluster), "replay" (recordings in data/), "auto"
 (live when the curriculum cluster answers, else replay; on Binder and in CI, replay
 unless K8SLEARN_MODE says otherwise), and "record", used by `k8slearn record` only.
 """
@@ -86,10 +86,10 @@ def resolve_mode(mode: str) -> tuple[str, str]:
         return "replay", "running on Binder (no cluster there)"
     if os.environ.get("CI"):
         return "replay", "running in CI (CI is set)"
-    from . import kind
+    from .cluster import live
 
-    ok, why = kind.answers()
-    return ("live", why) if ok else ("replay", f"{why}; replaying recorded data")
+    ctx, why = live.answers()
+    return ("live", why) if ctx else ("replay", f"{why}; replaying recorded data")
 
 
 # ------------------------------------------------------------------ helpers shown in notebooks
@@ -146,6 +146,7 @@ class Lab:
         self.cluster: dict = {}
         self.api = None
         self.etcd = None
+        self.runtime = None
         self._closers: list = []
         self._sandboxes: list = []
         self._namespaces: list[str] = []
@@ -205,7 +206,7 @@ class Lab:
         """Create (if needed) a `k8slearn-` namespace for this notebook; deleted by `lab.close()`."""
         from kubernetes import client
 
-        from .kind import guard_namespace
+        from .cluster.live import guard_namespace
 
         guard_namespace(name)
         v1 = client.CoreV1Api(self.api)
@@ -284,58 +285,53 @@ def _replay(lab: Lab):
 
 def _live(lab: Lab):
     from . import etcd as etcdmod
-    from . import kind
+    from .cluster import live
 
-    ok, why = kind.answers()
-    if not ok:
-        raise ClusterUnreachable(f"live mode needs the curriculum cluster: {why}. Create it with "
-                                 "`k8slearn cluster up` (needs Docker and kind), or use mode='replay'.")
-    lab.api = kind.api_client()
-    lab.etcd = etcdmod.Etcd(kind.etcd_client(), label="kind")
-    lab.cluster = live_cluster_facts(lab.api)
-    lab.source = {"provenance": "live", "summary": f"live Kind cluster ({kind.allowed_context()})",
-                  "etcd": f"the Kind node's etcd via 127.0.0.1:{kind.ETCD_HOST_PORT}"}
+    rt = live.runtime()
+    lab.runtime = rt
+    lab.api = rt.api_client()
+    lab.cluster = live_cluster_facts(lab.api, rt)
+    lab.etcd = etcdmod.Etcd(rt.etcd_client(), prefix=lab.cluster.get("etcd_prefix", "/registry"), label=rt.name)
+    lab.source = {"provenance": "live", "runtime": rt.name, "summary": f"live: {rt.describe()}",
+                  "etcd": rt.etcd_description()}
 
 
-def live_cluster_facts(api) -> dict:
+def flag_value(flags: list[str], name: str, default: str | None = None) -> str | None:
+    """The value of `--name=value` in a command line (the last one wins, as in pflag)."""
+    found = [f.split("=", 1)[1] for f in flags if f.startswith(f"--{name}=")]
+    return found[-1] if found else default
+
+
+def live_cluster_facts(api, rt) -> dict:
+    """What the notebooks need to know about a live cluster: version, flags, storage settings."""
     from kubernetes import client
 
-    from . import kind
-
     v = client.VersionApi(api).get_code()
-    facts = {"kubernetes_version": v.git_version, "platform": v.platform}
+    facts = {"kubernetes_version": v.git_version, "platform": v.platform, "runtime": rt.name}
+    flags = []
     with contextlib.suppress(Exception):
-        flags = kind.apiserver_flags(api)
-        facts["apiserver_flags"] = flags
-        facts["etcd_prefix"] = next((f.split("=", 1)[1] for f in flags if f.startswith("--etcd-prefix=")), "/registry")
-        facts["storage_media_type"] = next((f.split("=", 1)[1] for f in flags if f.startswith("--storage-media-type=")),
-                                           "application/vnd.kubernetes.protobuf")
+        flags = rt.apiserver_flags(api)
+    facts["apiserver_flags"] = flags
+    facts["etcd_prefix"] = flag_value(flags, "etcd-prefix", "/registry")
+    facts["storage_media_type"] = flag_value(flags, "storage-media-type", "application/vnd.kubernetes.protobuf")
     return facts
 
 
 def _record(lab: Lab):
-    """Record mode: run against a target (the Kind cluster or the stand-in) and write files."""
-    from kubernetes import client as k8s
-
+    """Record mode (`k8slearn record` only): run live and write what the cluster answered into
+    $K8SLEARN_RECORD_DIR, which `record.run_notebook` sets for the notebook's kernel."""
     from . import etcd as etcdmod
     from . import transcript
+    from .cluster import live
 
-    out = Path(os.environ["K8SLEARN_RECORD_DIR"]) / "notebooks" / lab.notebook
+    folder = Path(os.environ["K8SLEARN_RECORD_DIR"])
+    out = folder / "notebooks" / lab.notebook
     out.mkdir(parents=True, exist_ok=True)
-    target = os.environ.get("K8SLEARN_TARGET", "kind")
-    rec_dir = out.parents[1]
-    lab.cluster = yaml.safe_load((rec_dir / "cluster.yaml").read_text()) if (rec_dir / "cluster.yaml").is_file() else {}
-    if target == "kind":
-        from . import kind
-
-        api = kind.api_client()
-        etcd_client = kind.etcd_client()
-    else:  # "standin <api url> <etcd port>"
-        import pyetcd
-
-        _, url, port = target.split()
-        api = k8s.ApiClient(k8s.Configuration(host=url))
-        etcd_client = pyetcd.client(host="127.0.0.1", port=int(port), timeout=10)
+    rt = live.runtime()
+    lab.runtime = rt
+    lab.cluster = yaml.safe_load((folder / "cluster.yaml").read_text())
+    api = rt.api_client()
+    etcd_client = rt.etcd_client()
     pins = etcdmod.ReadPins("record")
     start = etcdmod.current_revision(etcd_client)
     ops = etcdmod.OpsRecorder(etcd_client, start + 1)
@@ -353,7 +349,8 @@ def _record(lab: Lab):
     lab._closers.append(finish)
     lab.api = api
     lab.etcd = etcdmod.Etcd(etcd_client, prefix=lab.cluster.get("etcd_prefix", "/registry"), pins=pins, label="recording")
-    lab.source = {"provenance": "recording", "summary": f"recording into {out}", "etcd": target}
+    lab.source = {"provenance": "recording", "runtime": rt.name, "summary": f"recording {rt.describe()} into {out}",
+                  "etcd": rt.etcd_description()}
 
 
 def connect(mode: str = "auto", notebook: str | None = None) -> Lab:

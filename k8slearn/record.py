@@ -1,19 +1,19 @@
-"""Make the recordings that replay mode plays back.
+"""Make the recordings that replay mode plays back, from a live cluster.
 
 A recording is a folder under data/recordings/<name>/:
 
-    provenance.yaml          recorded | constructed, how, from what, with which versions
+    provenance.yaml          how it was made, from what, with which versions
     cluster.yaml             facts about the cluster (Kubernetes version, apiserver flags)
     base.jsonl               the etcd keyspace before any notebook ran (one write per line)
     notebooks/<nb>/api.yaml  the HTTP exchanges of that notebook (a vcrpy cassette)
     notebooks/<nb>/etcd.jsonl every etcd write made while it ran, with its revision
     notebooks/<nb>/reads.json the revision each of its etcd reads saw
 
-Two ways to make one, the same recorder underneath (`Lab` in "record" mode):
-- `k8slearn record` runs each notebook against the live Kind cluster (Docker + kind).
-- `k8slearn record --construct` runs each notebook against `standin.StandIn`, backed by a
-  real local etcd holding the constructed fresh-Kind keyspace (`kindstate`). Its output
-  says `constructed` everywhere it is shown.
+`k8slearn record` runs each notebook live (mode "record") against the running curriculum
+cluster — the local control plane, or the Kind cluster — and writes what the real
+kube-apiserver and etcd answered. Secrets outside the curriculum's own `k8slearn-*`
+namespaces (a learner's cluster could hold real credentials) are replaced by REDACTED;
+the curriculum's demo Secrets are kept, so replay shows what live showed.
 """
 
 from __future__ import annotations
@@ -31,34 +31,6 @@ import yaml
 from . import __version__
 from . import etcd as etcdmod
 from .errors import K8sLearnError
-
-CONSTRUCTED_KUBERNETES_VERSION = "v1.35.0"
-
-# The kube-apiserver flags kubeadm writes into its static pod manifest, as far as the
-# curriculum uses them (cmd/kubeadm/app/phases/controlplane/manifests.go,
-# getAPIServerCommand), with kind's service subnet (kind's default 10.96.0.0/16:
-# https://kind.sigs.k8s.io/docs/user/configuration/#service-subnet). Constructed: a live
-# recording stores the real command line instead.
-CONSTRUCTED_APISERVER_FLAGS = [
-    "kube-apiserver",
-    "--authorization-mode=Node,RBAC",
-    "--enable-admission-plugins=NodeRestriction",
-    "--etcd-cafile=/etc/kubernetes/pki/etcd/ca.crt",
-    "--etcd-certfile=/etc/kubernetes/pki/apiserver-etcd-client.crt",
-    "--etcd-keyfile=/etc/kubernetes/pki/apiserver-etcd-client.key",
-    "--etcd-servers=https://127.0.0.1:2379",
-    "--secure-port=6443",
-    "--service-cluster-ip-range=10.96.0.0/16",
-]
-
-
-def constructed_version_info(kubernetes_version: str) -> dict:
-    """/version as the stand-in answers it: the build fields it cannot know are left empty."""
-    major, minor = kubernetes_version.lstrip("v").split(".")[:2]
-    return {"major": major, "minor": minor, "gitVersion": kubernetes_version, "gitCommit": "",
-            "gitTreeState": "", "buildDate": "", "goVersion": "", "compiler": "gc",
-            "platform": "linux/amd64"}
-
 
 def notebooks_dir() -> Path:
     from .lab import data_dir
@@ -84,9 +56,24 @@ def versions() -> dict:
     return out
 
 
+CURRICULUM_NAMESPACE = "k8slearn-"
+
+
+def curriculum_secret(key: str) -> bool:
+    """A Secret the notebooks made themselves, in a `k8slearn-*` namespace (demo values, kept)."""
+    parts = key.split("/")
+    return "secrets" in parts and parts.index("secrets") + 1 < len(parts) and \
+        parts[parts.index("secrets") + 1].startswith(CURRICULUM_NAMESPACE)
+
+
 def redact_value(key: str, value: bytes) -> bytes:
-    """A stored Secret with its data replaced by REDACTED (re-encoded as it was stored)."""
-    if "/secrets/" not in key:
+    """A stored Secret outside the curriculum's namespaces with its data replaced by REDACTED.
+
+    Re-encoded as it was stored (protobuf or JSON), so replay decodes it like any other value.
+    An encrypted value is kept: its ciphertext cannot be read without the key, which is never
+    recorded.
+    """
+    if "/secrets/" not in key or curriculum_secret(key):
         return value
     from . import codec
     from .transcript import REDACTED
@@ -94,7 +81,7 @@ def redact_value(key: str, value: bytes) -> bytes:
     try:
         d = codec.decode(value)
         if d.encoding == "encrypted":
-            return b"k8slearn: encrypted Secret value not recorded"
+            return value
         obj = d.obj
         for field in ("data", "stringData"):
             if isinstance(obj.get(field), dict):
@@ -106,27 +93,10 @@ def redact_value(key: str, value: bytes) -> bytes:
         return b"k8slearn: Secret value not recorded (could not be redacted)"
 
 
-def build_base_keyspace(client, kubernetes_version: str) -> list[etcdmod.Op]:
-    """Write the constructed fresh-Kind keyspace into `client`'s etcd; return the writes."""
-    from . import codec, kindstate
-
-    start = etcdmod.current_revision(client)
-    rec = etcdmod.OpsRecorder(client, start + 1)
-    leases = {}
-    for e in kindstate.fresh_cluster(kubernetes_version.lstrip("v")):
-        value = e.text.encode() if e.text is not None else codec.encode(e.obj, "application/vnd.kubernetes.protobuf")
-        lease = None
-        if e.lease_ttl:
-            lease = leases.get(e.lease_ttl) or client.lease(e.lease_ttl)
-            leases[e.lease_ttl] = lease
-        client.put(e.key.encode(), value, lease=lease)
-    return rec.stop(etcdmod.current_revision(client))
-
-
-def run_notebook(name: str, record_dir: Path, target: str, log_dir: Path):
+def run_notebook(name: str, record_dir: Path, log_dir: Path):
     import papermill as pm
 
-    env = {"K8SLEARN_RECORD_DIR": str(record_dir), "K8SLEARN_TARGET": target}
+    env = {"K8SLEARN_RECORD_DIR": str(record_dir)}
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     executed = log_dir / f"{name}.ipynb"
@@ -145,94 +115,117 @@ def run_notebook(name: str, record_dir: Path, target: str, log_dir: Path):
                 os.environ[k] = v
 
 
-def construct(names: list[str] | None = None, out: Path | None = None,
-              kubernetes_version: str = CONSTRUCTED_KUBERNETES_VERSION) -> Path:
-    """Build data/recordings/constructed (or `out`) with the stand-in; returns the folder."""
-    from tqdm.auto import tqdm
-
-    from .lab import data_dir
-    from .localetcd import LocalEtcd
-    from .standin import Clock, StandIn
-    from .standin_admission import AdmissionStandIn as StandIn  # noqa: F811 - adds CRD rules, policies
-
-    out = Path(out or data_dir() / "recordings" / "constructed")
-    names = names or notebook_names()
-    out.mkdir(parents=True, exist_ok=True)
-    with LocalEtcd(name="construct-base") as server:
-        base = build_base_keyspace(server.client(), kubernetes_version)
-    etcdmod.write_ops(out / "base.jsonl", base)
-    cluster = {"kubernetes_version": kubernetes_version, "etcd_prefix": "/registry",
-               "storage_media_type": "application/vnd.kubernetes.protobuf",
-               "apiserver_flags": CONSTRUCTED_APISERVER_FLAGS,
-               "note": "constructed: the flags kubeadm sets that the curriculum uses, not a real command line"}
-    (out / "cluster.yaml").write_text(yaml.safe_dump(cluster, sort_keys=False))
-    logs = Path(tempfile.mkdtemp(prefix="k8slearn-construct-"))
-    for name in tqdm(names, desc="constructing", unit="notebook"):
-        shutil.rmtree(out / "notebooks" / name, ignore_errors=True)
-        with LocalEtcd(name="construct") as server:
-            client = server.client()
-            etcdmod.apply_ops(client, base)
-            standin = StandIn(client, clock=Clock(seed=name), version_info=constructed_version_info(kubernetes_version))
-            url = standin.start()
+def _lease_ttls(client, kvs) -> dict[int, int | None]:
+    out = {}
+    for kv in kvs:
+        if kv.lease and kv.lease not in out:
             try:
-                run_notebook(name, out, f"standin {url} {server.client_port}", logs)
-            finally:
-                standin.stop()
-    prov = {
-        "provenance": "constructed",
-        "summary": "built by `k8slearn record --construct`: a fresh-Kind-shaped keyspace written through "
-                   "k8slearn's encoder into a real local etcd, and each notebook run against k8slearn's "
-                   "kube-apiserver stand-in. NOT recorded from a real cluster.",
-        "how": "k8slearn record --construct",
-        "date": date.today().isoformat(),
-        "kubernetes_version_modelled": kubernetes_version,
-        "versions": versions(),
-        "machine": f"{platform.system()} {platform.machine()}",
-        "sources": {
-            "keyspace": "k8slearn/kindstate.py (SOURCES lists the documents each object follows)",
-            "api_behaviour": "k8slearn/standin.py (each rule cites the documentation it follows)",
-        },
-        "limits": ["no pods, nodes, deployments or other types without a built-in schema (kindstate.OMITTED)",
-                   "timestamps and uids come from a deterministic clock",
-                   "the stand-in ends a quiet watch after 0.3 s instead of at timeoutSeconds"],
-    }
-    (out / "provenance.yaml").write_text(yaml.safe_dump(prov, sort_keys=False, allow_unicode=True))
-    shutil.rmtree(logs, ignore_errors=True)
+                out[kv.lease] = int(client.get_lease_info(kv.lease).grantedTTL)
+            except Exception:
+                out[kv.lease] = None
     return out
 
 
+def provenance(rt, facts: dict, started: str, names: list[str]) -> dict:
+    """provenance.yaml: how the recording was made, from what, with which versions."""
+    from kubernetes import client as k8s
+
+    from .cluster import binaries, live
+
+    api = rt.api_client()
+    v = k8s.VersionApi(api).get_code()
+    prov = {
+        "provenance": "recorded",
+        "summary": f"recorded from {rt.describe().split(' (')[0]}, Kubernetes {v.git_version}",
+        "how": "k8slearn record " + " ".join(names),
+        "command": " ".join(["k8slearn", *sys.argv[1:]]) if sys.argv and "k8slearn" in sys.argv[0] else "k8slearn record",
+        "date": started,
+        "runtime": rt.name,
+        "version": {"gitVersion": v.git_version, "gitCommit": v.git_commit, "gitTreeState": v.git_tree_state,
+                    "goVersion": v.go_version, "platform": v.platform},
+        "versions": versions(),
+    }
+    if rt.name == "local":
+        from .cluster import local
+
+        st = local.load_state()
+        built = binaries.build_info()
+        prov["built_from"] = {g: {"module": i["module"], "version": i["version"], "go": i["go"]}
+                              for g, i in built.items()}
+        prov["programs"] = st["versions"]
+        prov["flags"] = {n: [f for f in args] for n, args in local.flags(st).items()}
+        prov["options"] = st["options"]
+        prov["note"] = ("the local control plane: real kube-apiserver, kube-controller-manager, kube-scheduler and "
+                        "etcd built from the modules above, kwok playing the kubelet of one fake Node; no kubeadm "
+                        "add-ons (CoreDNS, kube-proxy, a CNI), so their objects are absent from the keyspace")
+    elif rt.name == "kind":
+        from . import kind
+
+        prov["kind"] = kind.tool_version("kind")
+        prov["flags"] = {"kube-apiserver": facts.get("apiserver_flags", [])}
+    prov["limits"] = ["base.jsonl keeps each key's latest value at its mod_revision; create_revision and version "
+                      "of keys written before recording started are not reproduced",
+                      "Secret data outside k8slearn-* namespaces replaced by REDACTED; the curriculum's demo "
+                      "Secrets kept", "machine paths in flags are replaced by <state>"]
+    assert live.CURRICULUM.get(rt.context) == rt.name or rt.name == "other"
+    return prov
+
+
+def _scrub_paths(obj, state_dir: str):
+    """Replace the machine's state folder in recorded command lines by <state>."""
+    if isinstance(obj, str):
+        return obj.replace(state_dir, "<state>")
+    if isinstance(obj, list):
+        return [_scrub_paths(x, state_dir) for x in obj]
+    if isinstance(obj, dict):
+        return {k: _scrub_paths(v, state_dir) for k, v in obj.items()}
+    return obj
+
+
 def record_live(names: list[str] | None = None, name: str | None = None) -> Path:
-    """Record the notebooks against the live Kind cluster (needs Docker + kind)."""
+    """Record the notebooks against the running curriculum cluster; returns the recording's folder."""
+    from datetime import datetime, timezone
+
     from tqdm.auto import tqdm
 
-    from . import kind
+    from .cluster import live
     from .lab import data_dir, live_cluster_facts
 
-    ok, why = kind.answers()
-    if not ok:
-        raise K8sLearnError(f"cannot record: {why}. Create the cluster with `k8slearn cluster up`.")
-    api = kind.api_client()
-    facts = live_cluster_facts(api)
-    name = name or f"kind-{facts['kubernetes_version']}-{date.today().isoformat()}"
+    rt = live.runtime()
+    if rt.name == "other":
+        raise K8sLearnError("recordings are made only from the curriculum's own clusters "
+                            "(`k8slearn cluster up --runtime local`); unset K8SLEARN_ALLOW_CONTEXT")
+    api = rt.api_client()
+    facts = live_cluster_facts(api, rt)
+    started = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    name = name or f"{rt.name}-{facts['kubernetes_version']}"
     out = data_dir() / "recordings" / name
-    out.mkdir(parents=True, exist_ok=True)
-    client = kind.etcd_client()
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    names = names or notebook_names()
+    state_dir = ""
+    if rt.name == "local":
+        from .cluster import local
+
+        state_dir = local.load_state()["dir"]
+    facts = _scrub_paths(facts, state_dir) if state_dir else facts
+    client = rt.etcd_client()
     view = etcdmod.Etcd(client, prefix="")
     snapshot = sorted(view.range(""), key=lambda kv: kv.mod_revision)
-    base = [etcdmod.Op(kv.mod_revision, "put", kv.key, redact_value(kv.key, kv.value)) for kv in snapshot]
+    ttls = _lease_ttls(client, snapshot)
+    base = [etcdmod.Op(kv.mod_revision, "put", kv.key, redact_value(kv.key, kv.value), ttls.get(kv.lease))
+            for kv in snapshot]
     etcdmod.write_ops(out / "base.jsonl", base)
     (out / "cluster.yaml").write_text(yaml.safe_dump(facts, sort_keys=False))
     logs = Path(tempfile.mkdtemp(prefix="k8slearn-record-"))
-    for nb in tqdm(names or notebook_names(), desc="recording", unit="notebook"):
-        run_notebook(nb, out, "kind", logs)
+    for nb in tqdm(names, desc="recording", unit="notebook"):
+        run_notebook(nb, out, logs)
         ops_file = out / "notebooks" / nb / "etcd.jsonl"
-        ops = [etcdmod.Op(o.rev, o.op, o.key, redact_value(o.key, o.value), o.lease_ttl) for o in etcdmod.read_ops(ops_file)]
+        ops = [etcdmod.Op(o.rev, o.op, o.key, redact_value(o.key, o.value), o.lease_ttl)
+               for o in etcdmod.read_ops(ops_file)]
         etcdmod.write_ops(ops_file, ops)
-    prov = {"provenance": "recorded", "summary": f"recorded from a live Kind cluster ({facts['kubernetes_version']})",
-            "how": "k8slearn record", "date": date.today().isoformat(), "cluster": facts.get("kubernetes_version"),
-            "kind": kind.tool_version("kind"), "versions": versions(),
-            "limits": ["base.jsonl keeps each key's latest value at its mod_revision; create_revision and "
-                       "version of keys written before recording started are not reproduced",
-                       "Secret data replaced by REDACTED"]}
-    (out / "provenance.yaml").write_text(yaml.safe_dump(prov, sort_keys=False))
+    prov = provenance(rt, facts, started, names)
+    prov = _scrub_paths(prov, state_dir) if state_dir else prov
+    (out / "provenance.yaml").write_text(yaml.safe_dump(prov, sort_keys=False, allow_unicode=True))
+    shutil.rmtree(logs, ignore_errors=True)
     return out

@@ -8,7 +8,9 @@ identical request gets the n-th recorded answer, and a request that was never re
 raises `NotRecorded` naming it and how to re-record.
 
 Before anything is written: request headers that carry credentials are dropped, response
-headers are reduced to Content-Type and Warning, and Secret data is replaced by "REDACTED".
+headers are reduced to Content-Type and Warning, and the data of every Secret outside the
+curriculum's own `k8slearn-*` namespaces is replaced by "REDACTED" (the notebooks' demo
+Secrets are kept, so replay shows what live showed).
 """
 
 from __future__ import annotations
@@ -20,11 +22,17 @@ from pathlib import Path
 from .errors import FixtureMissing, NotRecorded
 
 REDACTED = base64.b64encode(b"REDACTED").decode()
+CURRICULUM_NAMESPACE = "k8slearn-"
+
+
+def _curriculum_object(obj: dict) -> bool:
+    ns = (obj.get("metadata") or {}).get("namespace") or ""
+    return isinstance(ns, str) and ns.startswith(CURRICULUM_NAMESPACE)
 
 
 def _redact_secret(obj, force: bool = False):
     if isinstance(obj, dict):
-        if force or obj.get("kind") == "Secret":
+        if (force or obj.get("kind") == "Secret") and not _curriculum_object(obj):
             for field in ("data", "stringData"):
                 if isinstance(obj.get(field), dict):
                     obj[field] = {k: REDACTED if field == "data" else "REDACTED" for k in obj[field]}
@@ -62,7 +70,8 @@ def redact_body(body: bytes, *, secret: bool = False) -> bytes:
 def _request_body(request) -> bytes:
     body = request.body or b""
     body = body if isinstance(body, bytes) else body.encode()
-    return redact_body(body, secret="/secrets" in request.path)
+    path = request.path
+    return redact_body(body, secret="/secrets" in path and f"/namespaces/{CURRICULUM_NAMESPACE}" not in path)
 
 
 RECORDED_HOST = "https://kube-apiserver"

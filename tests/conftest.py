@@ -97,3 +97,59 @@ def pytest_terminal_summary(terminalreporter):
         for name, secs in sorted(rows):
             terminalreporter.write_line(f"{name:<32} {secs:6.1f} s")
         terminalreporter.write_line(f"{'total':<32} {sum(s for _, s in rows):6.1f} s")
+
+
+# ------------------------------------------------------------------ the suite's real control plane
+
+def live_or_skip() -> str:
+    """The URL of the suite's local control plane (tests/with_control_plane.py), or skip saying why.
+
+    With K8SLEARN_REQUIRE_LIVE=1 (CI) a missing control plane is a failure, not a skip.
+    """
+    url = os.environ.get("K8SLEARN_LIVE")
+    if url:
+        return url
+    why = os.environ.get("K8SLEARN_LIVE_SKIP") or ("no local control plane for this run: run the suite with "
+                                                    "`make test` (tests/with_control_plane.py starts one)")
+    if os.environ.get("K8SLEARN_REQUIRE_LIVE") == "1":
+        pytest.fail(f"live runs are required (K8SLEARN_REQUIRE_LIVE=1) but {why}")
+    pytest.skip(why)
+
+
+@pytest.fixture(scope="session")
+def live_url() -> str:
+    return live_or_skip()
+
+
+@pytest.fixture(scope="session")
+def live_api(live_url):
+    """An official ApiClient logged in to the suite's real kube-apiserver as its admin."""
+    from k8slearn.cluster import live
+
+    return live.api_client(live.LOCAL_CONTEXT)
+
+
+@pytest.fixture(scope="session")
+def live_etcd(live_url):
+    """A k8slearn.etcd.Etcd over the suite's real etcd (what kube-apiserver stores)."""
+    from k8slearn import etcd as etcdmod
+    from k8slearn.cluster import local
+
+    return etcdmod.Etcd(local.etcd_client(), label="suite")
+
+
+def pytest_collection_modifyitems(items):
+    """Tests on the suite's one control plane run one after another, on one xdist worker, so
+    notebooks that count what etcd holds are not disturbed by other tests' writes."""
+    for item in items:
+        if {"live_url", "live_api", "live_etcd"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.xdist_group("live"))
+
+
+def raw_get(api, path: str, params=(), accept: str = "application/json") -> tuple[int, bytes]:
+    """GET `path` through the official client's connection (its TLS and credentials), unparsed."""
+    from urllib.parse import urlencode
+
+    url = api.configuration.host + path + (f"?{urlencode(list(params))}" if params else "")
+    resp = api.call_api("GET", url, header_params={"Accept": accept})
+    return resp.status, resp.read()

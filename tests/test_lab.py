@@ -2,7 +2,8 @@
 
 import pytest
 
-from k8slearn import kind, lab
+from k8slearn import lab
+from k8slearn.cluster import live
 from k8slearn.errors import ClusterRefused, ClusterUnreachable, K8sLearnError
 
 
@@ -38,21 +39,11 @@ def test_live_without_cluster_fails_with_advice(no_cluster):
         lab.connect("live", notebook="00-preflight")
 
 
-def test_guard_refuses_other_contexts(no_cluster, monkeypatch):
-    assert kind.guard_context("kind-k8slearn") == "kind-k8slearn"
-    with pytest.raises(ClusterRefused, match="K8SLEARN_ALLOW_CONTEXT=prod"):
-        kind.guard_context("prod")
-    monkeypatch.setenv("K8SLEARN_ALLOW_CONTEXT", "prod")
-    assert kind.guard_context("prod") == "prod"
-    with pytest.raises(ClusterRefused):
-        kind.guard_context("kind-k8slearn")  # opting into one context does not open all
-
-
 def test_guard_refuses_foreign_namespaces():
-    assert kind.guard_namespace("k8slearn-rv") == "k8slearn-rv"
+    assert live.guard_namespace("k8slearn-rv") == "k8slearn-rv"
     for bad in ("default", "kube-system", "k8slearn"):
         with pytest.raises(ClusterRefused):
-            kind.guard_namespace(bad)
+            live.guard_namespace(bad)
 
 
 def test_kubeconfig_with_other_context_is_not_used(no_cluster, monkeypatch, tmp_path):
@@ -65,10 +56,10 @@ contexts: [{name: prod, context: {cluster: prod, user: u}}]
 current-context: prod
 """)
     monkeypatch.setenv("KUBECONFIG", str(cfg))
-    ok, why = kind.answers()
-    assert not ok and "kind-k8slearn" in why
+    ctx, why = live.answers()
+    assert ctx is None and "k8slearn-local" in why and "kind-k8slearn" in why
     with pytest.raises(ClusterRefused):
-        kind.api_client("prod")
+        live.api_client("prod")
 
 
 def test_replay_of_an_unknown_notebook_names_the_fix(no_cluster):
@@ -85,7 +76,7 @@ def test_replay_answers_what_was_recorded_and_refuses_the_rest(no_cluster):
 
     lb = lab.connect("replay", notebook="00-preflight")
     try:
-        assert lb.mode == "replay" and lb.source["provenance"] in ("constructed", "recorded")
+        assert lb.mode == "replay" and lb.source["provenance"] == "recorded"
         info = client.VersionApi(lb.api).get_code()
         assert info.git_version == lb.cluster["kubernetes_version"]
         with pytest.raises(NotRecorded, match="k8slearn record"):

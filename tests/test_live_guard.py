@@ -1,84 +1,88 @@
-"""Live-mode detection against a real HTTP API (the stand-in on loopback, a real etcd).
+"""Live-mode detection and the guard, against the suite's real kube-apiserver on loopback."""
 
-No Kind cluster can run on the project's machines; these tests check the parts of live mode
-that do not need Docker: finding the curriculum context, answering /version, and the guard.
-"""
+import base64
 
 import pytest
+import yaml
 
-from k8slearn import kind, lab
-from k8slearn.localetcd import LocalEtcd
-from k8slearn.standin import StandIn
+from k8slearn import lab
+from k8slearn.cluster import kubeconfig, live
 
 
 @pytest.fixture
-def kubeconfig_for(tmp_path, monkeypatch):
+def kubeconfig_for(tmp_path, monkeypatch, live_url):
+    """Write a kubeconfig with one context pointing at the suite's apiserver (TLS unchecked: /version is public)."""
     for var in ("CI", "BINDER_REPO_URL", "BINDER_SERVICE_HOST", "K8SLEARN_MODE", "K8SLEARN_ALLOW_CONTEXT"):
         monkeypatch.delenv(var, raising=False)
 
-    def write(context: str, server: str):
+    def write(context: str, server: str = live_url):
         cfg = tmp_path / "kubeconfig"
-        cfg.write_text(f"""apiVersion: v1
-kind: Config
-clusters: [{{name: c, cluster: {{server: "{server}"}}}}]
-users: [{{name: u, user: {{}}}}]
-contexts: [{{name: {context}, context: {{cluster: c, user: u}}}}]
-current-context: {context}
-""")
+        cfg.write_text(yaml.safe_dump({
+            "apiVersion": "v1", "kind": "Config", "current-context": context,
+            "clusters": [{"name": "c", "cluster": {"server": server, "insecure-skip-tls-verify": True}}],
+            "users": [{"name": "u", "user": {}}],
+            "contexts": [{"name": context, "context": {"cluster": "c", "user": "u"}}]}))
         monkeypatch.setenv("KUBECONFIG", str(cfg))
 
     return write
 
 
-@pytest.fixture(scope="module")
-def api_server():
-    from k8slearn.record import constructed_version_info
-
-    with LocalEtcd() as server:
-        standin = StandIn(server.client(), version_info=constructed_version_info("v1.35.0"))
-        yield standin.start()
-        standin.stop()
-
-
-def test_auto_goes_live_when_the_curriculum_context_answers(kubeconfig_for, api_server):
-    kubeconfig_for("kind-k8slearn", api_server)
-    ok, why = kind.answers()
-    assert ok and "v1.35.0" in why
+def test_auto_goes_live_on_the_local_control_plane(live_url, monkeypatch):
+    for var in ("CI", "BINDER_REPO_URL", "BINDER_SERVICE_HOST", "K8SLEARN_MODE", "K8SLEARN_ALLOW_CONTEXT"):
+        monkeypatch.delenv(var, raising=False)
+    assert kubeconfig.server_of(live.LOCAL_CONTEXT) == live_url
+    ctx, why = live.answers()
+    assert ctx == live.LOCAL_CONTEXT and "v1.37." in why
     assert lab.resolve_mode("auto")[0] == "live"
+    assert live.runtime().name == "local"
 
 
-def test_auto_ignores_a_reachable_cluster_under_another_context(kubeconfig_for, api_server):
-    kubeconfig_for("my-production", api_server)
+def test_auto_goes_live_on_a_kind_context_at_a_loopback_address(kubeconfig_for):
+    kubeconfig_for(live.KIND_CONTEXT)
+    ctx, why = live.answers()
+    assert ctx == live.KIND_CONTEXT and "v1.37." in why
+
+
+def test_a_local_context_pointing_at_another_apiserver_is_refused(kubeconfig_for):
+    kubeconfig_for(live.LOCAL_CONTEXT, "https://127.0.0.1:9")
+    ctx, why = live.answers()
+    assert ctx is None and "not the local control plane" in why
+
+
+def test_auto_ignores_a_reachable_cluster_under_another_context(kubeconfig_for):
+    kubeconfig_for("my-production")
     assert lab.resolve_mode("auto")[0] == "replay"
-    with pytest.raises(kind.ClusterRefused):
-        kind.api_client("my-production")
+    with pytest.raises(live.ClusterRefused):
+        live.api_client("my-production")
 
 
-def test_opting_in_to_another_context(kubeconfig_for, api_server, monkeypatch):
-    kubeconfig_for("my-dev", api_server)
+def test_opting_in_to_another_context(kubeconfig_for, monkeypatch):
+    kubeconfig_for("my-dev")
     monkeypatch.setenv("K8SLEARN_ALLOW_CONTEXT", "my-dev")
-    assert kind.answers()[0] is True
+    ctx, _ = live.answers()
+    assert ctx == "my-dev" and live.runtime().name == "other"
 
 
 def test_curriculum_context_that_does_not_answer_falls_back_to_replay(kubeconfig_for):
-    kubeconfig_for("kind-k8slearn", "http://127.0.0.1:9")  # nothing listens on port 9
+    kubeconfig_for(live.KIND_CONTEXT, "https://127.0.0.1:9")  # nothing listens on port 9
     mode, why = lab.resolve_mode("auto")
     assert mode == "replay" and "did not answer" in why
 
 
-def test_recorded_secrets_are_redacted_in_etcd_values():
-    import base64
-
+def test_recorded_secrets_are_redacted_in_etcd_values_outside_the_curriculum():
     from k8slearn import codec
     from k8slearn.record import redact_value
 
-    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "k8slearn-x"},
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "team-a"},
               "data": {"password": base64.b64encode(b"hunter2").decode()}, "type": "Opaque"}
     stored = codec.encode(secret)
     assert b"hunter2" in stored  # protobuf keeps Secret bytes as they are
-    redacted = redact_value("/registry/secrets/k8slearn-x/s", stored)
+    redacted = redact_value("/registry/secrets/team-a/s", stored)
     assert b"hunter2" not in redacted
     assert codec.decode(redacted).obj["data"] == {"password": base64.b64encode(b"REDACTED").decode()}
+    demo = codec.encode(dict(secret, metadata={"name": "s", "namespace": "k8slearn-01"}))
+    assert redact_value("/registry/secrets/k8slearn-01/s", demo) == demo  # the curriculum's demo value
     other = codec.encode({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"k": "v"}})
     assert redact_value("/registry/configmaps/default/c", other) == other
-    assert b"k8s:enc" not in redact_value("/registry/secrets/a/b", b"k8s:enc:aescbc:v1:key1:\x00\x01")
+    encrypted = b"k8s:enc:aescbc:v1:key1:\x00\x01"
+    assert redact_value("/registry/secrets/a/b", encrypted) == encrypted  # ciphertext: unreadable without the key

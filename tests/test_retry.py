@@ -1,27 +1,28 @@
-"""retry_on_conflict: client-go's RetryOnConflict in Python, against a real stand-in."""
+"""retry_on_conflict: client-go's RetryOnConflict in Python, against the real kube-apiserver."""
 
 import json
 import random
+import uuid
 
 import pytest
 
 from k8slearn.errors import K8sLearnError
-from k8slearn.localetcd import LocalEtcd
 from k8slearn.retry import (DEFAULT_DURATION, DEFAULT_FACTOR, DEFAULT_JITTER, DEFAULT_STEPS, backoff_delays,
                             is_conflict, retry_on_conflict)
-from k8slearn.standin import StandIn
+
+
+NS, NS2 = (f"k8slearn-retry-{uuid.uuid4().hex[:6]}" for _ in range(2))
 
 
 @pytest.fixture(scope="module")
-def v1():
+def v1(live_api):
     from kubernetes import client
 
-    server = LocalEtcd().start()
-    standin = StandIn(server.client())
-    url = standin.start()
-    yield client.CoreV1Api(client.ApiClient(client.Configuration(host=url)))
-    standin.stop()
-    server.stop()
+    api = client.CoreV1Api(live_api)
+    yield api
+    for ns in api.list_namespace().items:
+        if ns.metadata.name in (NS, NS2):
+            api.delete_namespace(ns.metadata.name)
 
 
 def test_defaults_are_client_gos_default_retry():
@@ -37,19 +38,19 @@ def test_backoff_delays_stay_within_the_jitter():
 
 
 def test_a_concurrent_writer_is_survived_by_re_reading(v1):
-    v1.create_namespace({"metadata": {"name": "k8slearn-retry"}})
-    v1.create_namespaced_config_map("k8slearn-retry", {"metadata": {"name": "counter"}, "data": {"n": "0"}})
+    v1.create_namespace({"metadata": {"name": NS}})
+    v1.create_namespaced_config_map(NS, {"metadata": {"name": "counter"}, "data": {"n": "0"}})
     calls, waits = [], []
 
     def bump():
-        cm = v1.read_namespaced_config_map("counter", "k8slearn-retry")
+        cm = v1.read_namespaced_config_map("counter", NS)
         if len(calls) < 2:  # another writer sneaks in between our read and our write, twice
-            other = v1.read_namespaced_config_map("counter", "k8slearn-retry")
+            other = v1.read_namespaced_config_map("counter", NS)
             other.data["n"] = str(int(other.data["n"]) + 100)
-            v1.replace_namespaced_config_map("counter", "k8slearn-retry", other)
+            v1.replace_namespaced_config_map("counter", NS, other)
         calls.append(cm.metadata.resource_version)
         cm.data["n"] = str(int(cm.data["n"]) + 1)
-        return v1.replace_namespaced_config_map("counter", "k8slearn-retry", cm)
+        return v1.replace_namespaced_config_map("counter", NS, cm)
 
     done = retry_on_conflict(bump, sleep=waits.append)
     assert len(calls) == 3 and len(waits) == 2
@@ -59,16 +60,16 @@ def test_a_concurrent_writer_is_survived_by_re_reading(v1):
 def test_gives_up_after_steps_conflicts_and_raises_the_last(v1):
     from kubernetes.client import ApiException
 
-    v1.create_namespace({"metadata": {"name": "k8slearn-retry2"}})
-    stale = v1.create_namespaced_config_map("k8slearn-retry2", {"metadata": {"name": "c"}, "data": {"n": "0"}})
-    fresh = v1.read_namespaced_config_map("c", "k8slearn-retry2")
+    v1.create_namespace({"metadata": {"name": NS2}})
+    stale = v1.create_namespaced_config_map(NS2, {"metadata": {"name": "c"}, "data": {"n": "0"}})
+    fresh = v1.read_namespaced_config_map("c", NS2)
     fresh.data["n"] = "1"
-    v1.replace_namespaced_config_map("c", "k8slearn-retry2", fresh)
+    v1.replace_namespaced_config_map("c", NS2, fresh)
     attempts = []
 
     def blind():  # wrong on purpose: writes the same stale copy every time
         attempts.append(1)
-        return v1.replace_namespaced_config_map("c", "k8slearn-retry2", stale)
+        return v1.replace_namespaced_config_map("c", NS2, stale)
 
     with pytest.raises(ApiException) as e:
         retry_on_conflict(blind, steps=3, sleep=lambda s: None)
