@@ -130,7 +130,8 @@ class Etcd:
               revision: int | None = None) -> list[KeyValue]:
         """Every key under `prefix` (default: the apiserver's prefix), sorted by key."""
         p = _b(self.prefix if prefix is None else prefix)
-        _, kvs = self._range(p, prefix_end(p), keys_only=keys_only, revision=revision)
+        start = p or b"\0"  # the empty prefix: every key (etcd wants a non-empty start key)
+        _, kvs = self._range(start, prefix_end(p), keys_only=keys_only, revision=revision)
         return kvs
 
     def revision(self) -> int:
