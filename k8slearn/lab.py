@@ -45,32 +45,33 @@ def data_dir() -> Path:
                          "project's notebooks/ folder or set K8SLEARN_DATA to the data/ path")
 
 
+def recordings_dir() -> Path:
+    """Where recordings live: $K8SLEARN_RECORDINGS (the test suite's fresh ones), else data/recordings."""
+    env = os.environ.get("K8SLEARN_RECORDINGS")
+    return Path(env) if env else data_dir() / "recordings"
+
+
 def recordings() -> dict[str, dict]:
-    """Every recording in data/recordings with its provenance."""
+    """Every recording with its provenance."""
     out = {}
-    for p in sorted((data_dir() / "recordings").glob("*/provenance.yaml")):
+    for p in sorted(recordings_dir().glob("*/provenance.yaml")):
         out[p.parent.name] = yaml.safe_load(p.read_text())
     return out
 
 
 def choose_recording() -> Path:
-    """$K8SLEARN_RECORDING, else the newest `recorded` recording, else the constructed one."""
-    root = data_dir() / "recordings"
+    """$K8SLEARN_RECORDING, else the newest recording recorded from a real cluster."""
+    root = recordings_dir()
     name = os.environ.get("K8SLEARN_RECORDING")
     if name:
         if not (root / name / "provenance.yaml").is_file():
             raise FixtureMissing(f"K8SLEARN_RECORDING={name}: no such recording in {root}")
         return root / name
-    if not root.is_dir():
-        raise FixtureMissing(f"no recordings in {root}; build them with `k8slearn record --construct`")
-    recs = recordings()
-    real = sorted((p.get("date", ""), n) for n, p in recs.items() if p.get("provenance") == "recorded")
+    real = sorted((p.get("date", ""), n) for n, p in recordings().items() if p.get("provenance") == "recorded")
     if real:
         return root / real[-1][1]
-    constructed = [n for n, p in recs.items() if p.get("provenance") == "constructed"]
-    if constructed:
-        return root / constructed[0]
-    raise FixtureMissing(f"no recording in {root}; build one with `k8slearn record --construct`")
+    raise FixtureMissing(f"no recording in {root}; make one with `make record` (or `k8slearn record` beside a "
+                         "running cluster)")
 
 
 def resolve_mode(mode: str) -> tuple[str, str]:
@@ -158,26 +159,22 @@ class Lab:
     # -------------------------------------------------------------- display
     def banner(self):
         """Show which mode is in use and where the data comes from."""
-        from IPython.display import HTML, display
+        from IPython.display import display
 
         src = self.source
+        runtimes = {"local": "the local control plane (real kube-apiserver, etcd, controller-manager, scheduler; kwok)",
+                    "kind": "a Kind cluster", "other": "a cluster you opted into"}
         rows = [
             ("Mode", f"<b>{self.mode}</b> — {html.escape(self.reason)}"),
             ("Data", html.escape(src.get("summary", ""))),
+            ("Runtime", html.escape(runtimes.get(src.get("runtime"), str(src.get("runtime"))))),
             ("Kubernetes", html.escape(str(self.cluster.get("kubernetes_version", "?")))),
             ("etcd", html.escape(src.get("etcd", ""))),
             ("k8slearn", __version__),
         ]
-        warn = ""
-        if src.get("provenance") == "constructed":
-            warn = ("<p style='margin:4px 0'>⚠️ <b>Constructed data</b>: built by this project's scripts from "
-                    "documented behaviour, not recorded from a real cluster. Run live (or record a real "
-                    "cluster) to see the real thing.</p>")
         table = "".join(f"<tr><th style='text-align:left;padding-right:1em'>{k}</th><td style='text-align:left'>{v}</td></tr>" for k, v in rows)
         text = "\n".join(f"{k:<11} {html.unescape(v).replace('<b>', '').replace('</b>', '')}" for k, v in rows)
-        if warn:
-            text += "\nWARNING: constructed data, not recorded from a real cluster"
-        display({"text/html": f"<div style='border:1px solid #888;padding:6px'><table>{table}</table>{warn}</div>",
+        display({"text/html": f"<div style='border:1px solid #888;padding:6px'><table>{table}</table></div>",
                  "text/plain": text}, raw=True)
 
     def record(self, name: str, value) -> None:
@@ -263,7 +260,7 @@ def _replay(lab: Lab):
     nb = rec / "notebooks" / lab.notebook
     if not nb.is_dir():
         raise FixtureMissing(f"the recording {rec.name!r} holds nothing for notebook {lab.notebook!r}; "
-                             f"record it with `k8slearn record {lab.notebook}` (or `--construct`)")
+                             f"record it with `k8slearn record {lab.notebook}`")
     server = LocalEtcd(name="replay").start()
     lab._closers.append(server.stop)
     client = server.client()

@@ -189,7 +189,7 @@ def record_live(names: list[str] | None = None, name: str | None = None) -> Path
     from tqdm.auto import tqdm
 
     from .cluster import live
-    from .lab import data_dir, live_cluster_facts
+    from .lab import live_cluster_facts, recordings_dir
 
     rt = live.runtime()
     if rt.name == "other":
@@ -199,7 +199,7 @@ def record_live(names: list[str] | None = None, name: str | None = None) -> Path
     facts = live_cluster_facts(api, rt)
     started = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     name = name or f"{rt.name}-{facts['kubernetes_version']}"
-    out = data_dir() / "recordings" / name
+    out = recordings_dir() / name
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     names = names or notebook_names()

@@ -33,33 +33,44 @@ def _run_id() -> str:
     return os.environ.get("PYTEST_XDIST_TESTRUNUID") or os.environ.get("K8SLEARN_TEST_RUN", "")
 
 
-def execute_notebook(name: str) -> tuple[dict, float, Path]:
-    """Execute notebooks/<name>.ipynb in replay mode once per test run; return (records, seconds, path).
+def execute_notebook(name: str, mode: str = "replay", env: dict | None = None,
+                     tag: str | None = None) -> tuple[dict, float, Path]:
+    """Execute notebooks/<name>.ipynb once per test run; return (records, seconds, path).
 
-    The executed copy is kept in build/notebooks/ for inspection. Several xdist workers may ask
-    for the same notebook: a file lock makes the first one run it and the others reuse it.
+    `mode` is the notebook's parameter ("replay" or "live"); `env` adds environment variables
+    for the kernel (e.g. which recording to replay). The executed copy is kept in
+    build/notebooks/<tag or mode>/ for inspection. Several xdist workers may ask for the same
+    notebook: a file lock makes the first one run it and the others reuse it.
     """
     import papermill as pm
 
-    BUILD.mkdir(parents=True, exist_ok=True)
-    out = BUILD / f"{name}.ipynb"
-    meta = BUILD / f"{name}.run.json"
-    with open(BUILD / f"{name}.lock", "w") as lock:
+    folder = BUILD / (tag or mode)
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder / f"{name}.ipynb"
+    meta = folder / f"{name}.run.json"
+    with open(folder / f"{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if meta.is_file() and out.is_file():
             info = json.loads(meta.read_text())
             if info.get("run") == _run_id() and _run_id():
+                if info.get("error"):
+                    raise RuntimeError(f"{name} ({tag or mode}) failed earlier in this run: {info['error']}")
                 return read_records(out), info["seconds"], out
         env_backup = dict(os.environ)
         # a kernel spec named python3 in the user's own Jupyter folder could point at another
         # Python; an empty data dir makes Jupyter use this environment's kernel
         os.environ["JUPYTER_DATA_DIR"] = tempfile.mkdtemp(prefix="k8slearn-jupyter-")
         os.environ.pop("K8SLEARN_MODE", None)
+        os.environ.update(env or {})
         t0 = time.perf_counter()
         try:
-            pm.execute_notebook(str(NOTEBOOKS / f"{name}.ipynb"), str(out), parameters={"mode": "replay"},
+            pm.execute_notebook(str(NOTEBOOKS / f"{name}.ipynb"), str(out), parameters={"mode": mode},
                                 cwd=str(NOTEBOOKS), kernel_name="python3", progress_bar=False,
                                 execution_timeout=300)  # a stuck cell fails the run instead of stalling CI
+        except Exception as e:
+            meta.write_text(json.dumps({"run": _run_id(), "seconds": time.perf_counter() - t0,
+                                        "error": f"{type(e).__name__}: {str(e)[-600:]}"}))
+            raise
         finally:
             os.environ.clear()
             os.environ.update(env_backup)
@@ -91,12 +102,13 @@ def pytest_terminal_summary(terminalreporter):
     for rep in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get("failed", []):
         for key, value in getattr(rep, "user_properties", []):
             if key == "notebook_seconds":
-                rows.append((rep.nodeid.split("[")[-1].rstrip("]"), value))
+                test = rep.nodeid.split("::")[-1].split("[")[0].replace("test_notebook_", "")
+                rows.append((f"{rep.nodeid.split('[')[-1].rstrip(']')} ({test})", value))
     if rows:
-        terminalreporter.write_sep("-", "notebook wall times (replay, papermill)")
+        terminalreporter.write_sep("-", "notebook wall times (papermill)")
         for name, secs in sorted(rows):
-            terminalreporter.write_line(f"{name:<32} {secs:6.1f} s")
-        terminalreporter.write_line(f"{'total':<32} {sum(s for _, s in rows):6.1f} s")
+            terminalreporter.write_line(f"{name:<58} {secs:6.1f} s")
+        terminalreporter.write_line(f"{'total':<58} {sum(s for _, s in rows):6.1f} s")
 
 
 # ------------------------------------------------------------------ the suite's real control plane

@@ -32,7 +32,7 @@ from pathlib import Path
 import yaml
 
 from ..errors import K8sLearnError
-from . import binaries, kubeconfig, pki
+from . import addons, binaries, kubeconfig, pki
 
 CONTEXT = "k8slearn-local"
 NODE = "k8slearn-worker"
@@ -392,6 +392,7 @@ def up(options: Options | None = None, log=print, timeout: float = 120.0) -> dic
         _create_node(state)
         _wait(f"the fake node {NODE}", lambda: _node_ready(state), state, "kwok", 60)
         _wait("the default ServiceAccount", lambda: _default_sa(state), state, "kube-controller-manager", 60)
+        addons.install(d / "admin.conf", SERVICE_CIDR, log=log)
     except BaseException:
         _cleanup(state)
         raise
