@@ -303,3 +303,40 @@ def test_every_stored_value_decodes_to_the_apis_json(live_api, live_etcd):
           f"{len(unserved)} not served at their stored version")
     assert checked >= 50, (checked, unknown)
     assert not mismatched, mismatched
+
+
+def test_up_twice_keeps_the_running_control_plane(live_url):
+    state = local.load_state()
+    again = local.up(local.Options(**state["options"]), log=lambda m: None)
+    assert again["api"] == live_url and again["pids"] == state["pids"]
+
+
+def test_status_json_names_everything_a_learner_needs(live_url):
+    out = subprocess.run([str(Path(os.sys.executable).parent / "k8slearn"), "cluster", "status", "-o", "json"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    st = json.loads(out.stdout)
+    assert st["running"] and st["api"] == live_url and st["context"] == "k8slearn-local"
+    assert st["etcd"]["endpoint"].startswith("https://127.0.0.1:")
+    assert all(Path(st["etcd"][k]).is_file() for k in ("cacert", "cert", "key"))
+    assert set(st["processes"]) == set(local.ORDER)
+    for name, p in st["processes"].items():
+        assert p["alive"] and p["pid"] > 0 and p["rss_bytes"] > 0, name
+    assert "v1.37.2" in st["processes"]["kube-apiserver"]["version"]
+    assert "3.7.0" in st["processes"]["etcd"]["version"]
+    total = sum(p["rss_bytes"] for p in st["processes"].values())
+    print(f"control plane RSS now: {total / 2**20:.0f} MiB")
+
+
+def test_etcdctl_reads_what_the_apiserver_wrote(live_url):
+    """The real etcdctl, with the endpoint and client certificate `status` names."""
+    st = local.status()
+    out = subprocess.run([st["etcdctl"], f"--endpoints={st['etcd']['endpoint']}", f"--cacert={st['etcd']['cacert']}",
+                          f"--cert={st['etcd']['cert']}", f"--key={st['etcd']['key']}",
+                          "get", "/registry/namespaces/default", "--print-value-only"],
+                         capture_output=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    from k8slearn import codec
+
+    assert out.stdout.startswith(b"k8s\x00")
+    assert codec.decode(out.stdout[:-1]).obj["metadata"]["name"] == "default"  # etcdctl adds one newline

@@ -108,3 +108,34 @@ def test_out_of_order_ops_are_reported():
         ops = [etcdmod.Op(5, "put", "/a", b"x"), etcdmod.Op(4, "put", "/b", b"y")]
         with pytest.raises(FixtureMissing, match="out of order"):
             etcdmod.apply_ops(server.client(), ops)
+
+
+def test_a_killed_parent_leaves_no_etcd(tmp_path):
+    """SIGKILL the Python process that started etcd: the kernel stops etcd too (Linux)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the parent-death signal is Linux-only")
+    code = ("from k8slearn.localetcd import LocalEtcd; import sys, time; s = LocalEtcd().start(); "
+            "print(s.proc.pid, flush=True); time.sleep(60)")
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    etcd_pid = int(parent.stdout.readline())
+    os.kill(etcd_pid, 0)  # running
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            os.kill(etcd_pid, 0)
+            if open(f"/proc/{etcd_pid}/stat").read().split(")")[-1].split()[0] == "Z":
+                break
+        except (ProcessLookupError, FileNotFoundError):
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(etcd_pid, signal.SIGKILL)
+        pytest.fail("etcd outlived its killed parent")

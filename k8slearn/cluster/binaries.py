@@ -231,7 +231,11 @@ def _write_kwok_stages(group: Group, out: Path) -> None:
                                           + "\n---\n".join(docs) + "\n")
 
 
-def build_group(group: Group, log=print) -> dict:
+def _say(message: str) -> None:
+    print(message, flush=True)
+
+
+def build_group(group: Group, log=_say, progress_every: float = 60.0) -> dict:
     """Build one group's programs into the cache; return what was built, with time and sizes."""
     out = group_dir(group)
     tmp = out.with_name(out.name + ".partial")
@@ -243,8 +247,22 @@ def build_group(group: Group, log=print) -> dict:
     t0 = time.monotonic()
     logfile = cache_dir() / "logs" / f"build-{group.module_dir}.log"
     logfile.parent.mkdir(parents=True, exist_ok=True)
+    # -v names each package as it is compiled: the count in the log is the progress shown
+    cmd.insert(2, "-v")
     with open(logfile, "w") as lf:
-        proc = subprocess.run(cmd, cwd=MODULES / group.module_dir, env=go_env(), stdout=lf, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cmd, cwd=MODULES / group.module_dir, env=go_env(), stdout=lf,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        try:
+            while proc.poll() is None:
+                try:
+                    proc.wait(timeout=progress_every)
+                except subprocess.TimeoutExpired:
+                    done = sum(1 for _ in open(logfile, errors="replace"))
+                    log(f"  ... {(time.monotonic() - t0) / 60:.1f} min, {done} packages compiled so far")
+        except BaseException:
+            proc.terminate()
+            proc.wait()
+            raise
     if proc.returncode != 0:
         tail = logfile.read_text(errors="replace").strip().splitlines()[-5:]
         raise BuildFailed(f"go build of {group.module_dir} failed (log: {logfile}): " + " | ".join(tail))
@@ -268,7 +286,7 @@ def build_group(group: Group, log=print) -> dict:
     return info
 
 
-def build(force: bool = False, log=print) -> list[dict]:
+def build(force: bool = False, log=_say) -> list[dict]:
     """Build every group that has a program missing at the pinned version (all with `force`)."""
     go_binary()
     done = []

@@ -64,6 +64,10 @@ class Options:
     extra_apiserver_flags: list[str] = field(default_factory=list)
 
 
+def _say(message: str) -> None:
+    print(message, flush=True)
+
+
 def state_dir() -> Path:
     """$K8SLEARN_STATE_DIR (the test suite's own control plane), else <cache>/local."""
     env = os.environ.get("K8SLEARN_STATE_DIR")
@@ -338,7 +342,7 @@ def _cleanup(state: dict | None) -> None:
 
 # ------------------------------------------------------------------ up / down / status
 
-def up(options: Options | None = None, log=print, timeout: float = 120.0) -> dict:
+def up(options: Options | None = None, log=_say, timeout: float = 120.0) -> dict:
     """Start the local control plane (or keep the running one); return its state."""
     opts = options or Options()
     state = load_state()
@@ -419,7 +423,7 @@ def _create_node(state: dict) -> None:
             raise LocalClusterError(f"creating the fake node failed: HTTP {e.code} {e.read()[:300]!r}") from None
 
 
-def restart_apiserver(options: Options, log=print, timeout: float = 120.0) -> dict:
+def restart_apiserver(options: Options, log=_say, timeout: float = 120.0) -> dict:
     """Restart kube-apiserver alone with other options (storage media type, encryption, gates)."""
     state = load_state()
     ok, why = healthy(state)
@@ -436,7 +440,7 @@ def restart_apiserver(options: Options, log=print, timeout: float = 120.0) -> di
     return state
 
 
-def down(log=print) -> bool:
+def down(log=_say) -> bool:
     """Stop the local control plane and remove its state; False when none was there."""
     state = load_state()
     if not state and not state_dir().exists():
