@@ -127,7 +127,10 @@ def cmd_record(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     p = argparse.ArgumentParser(prog="k8slearn", description="Helpers for the k8slearn curriculum.")
+    p.add_argument("--version", action="version", version=f"k8slearn {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     d = sub.add_parser("doctor", help="what is installed, what is missing and how to get it")
     d.set_defaults(func=cmd_doctor)

@@ -72,20 +72,35 @@ def _need(tool: str, how: str):
         raise K8sLearnError(f"`{tool}` is not installed; {how}")
 
 
+def _need_engine() -> None:
+    _need("docker", "install Docker (https://docs.docker.com/get-docker/) and start it")
+    if not docker_engine_running():
+        raise K8sLearnError("the docker client is installed but no Docker engine answers `docker info`: start "
+                            "Docker, or use the local control plane (`k8slearn cluster up --runtime local`)")
+
+
+def _run(cmd: list[str], what: str, **kw) -> subprocess.CompletedProcess:
+    out = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    if out.returncode != 0:
+        last = (out.stderr or out.stdout).strip().splitlines()[-1:] or ["(no output)"]
+        raise K8sLearnError(f"{what} failed ({' '.join(cmd[:3])} exited {out.returncode}): {last[0]}")
+    return out
+
+
 def up() -> None:
     """Create the curriculum cluster (needs Docker and kind)."""
-    _need("docker", "install Docker (https://docs.docker.com/get-docker/) and start it")
+    _need_engine()
     _need("kind", "install kind (https://kind.sigs.k8s.io/docs/user/quick-start/#installation)")
-    out = subprocess.run(["kind", "get", "clusters"], capture_output=True, text=True)
+    out = _run(["kind", "get", "clusters"], "listing kind clusters")
     if CLUSTER in out.stdout.split():
         return
-    subprocess.run(["kind", "create", "cluster", "--config", "-"], input=CLUSTER_CONFIG, text=True, check=True)
+    _run(["kind", "create", "cluster", "--config", "-"], "creating the Kind cluster", input=CLUSTER_CONFIG)
 
 
 def down() -> None:
     """Delete the curriculum cluster."""
     _need("kind", "install kind (https://kind.sigs.k8s.io/docs/user/quick-start/#installation)")
-    subprocess.run(["kind", "delete", "cluster", "--name", CLUSTER], check=True)
+    _run(["kind", "delete", "cluster", "--name", CLUSTER], "deleting the Kind cluster")
 
 
 def etcd_client():
@@ -94,13 +109,13 @@ def etcd_client():
     The certificates stay in a private temporary folder removed at exit; they are never
     printed or recorded. (Unverified on the project's machines, which cannot run Docker.)
     """
-    _need("docker", "live etcd access copies the client certificates out of the Kind node with docker")
+    _need_engine()
     tmp = Path(tempfile.mkdtemp(prefix="k8slearn-pki-"))
     os.chmod(tmp, 0o700)
     atexit.register(shutil.rmtree, tmp, True)
     for name in ("ca.crt", "healthcheck-client.crt", "healthcheck-client.key"):
-        subprocess.run(["docker", "cp", f"{NODE}:/etc/kubernetes/pki/etcd/{name}", str(tmp / name)],
-                       check=True, capture_output=True)
+        _run(["docker", "cp", f"{NODE}:/etc/kubernetes/pki/etcd/{name}", str(tmp / name)],
+             "copying etcd's client certificate out of the Kind node")
         os.chmod(tmp / name, 0o600)
     import pyetcd
 

@@ -83,6 +83,8 @@ def resolve_mode(mode: str) -> tuple[str, str]:
     forced = os.environ.get("K8SLEARN_MODE")
     if forced in ("live", "replay"):
         return forced, f"K8SLEARN_MODE={forced}"
+    if forced:
+        raise K8sLearnError(f"K8SLEARN_MODE={forced!r} is not a mode: set it to live or replay, or unset it")
     if os.environ.get("BINDER_REPO_URL") or os.environ.get("BINDER_SERVICE_HOST"):
         return "replay", "running on Binder (no cluster there)"
     if os.environ.get("CI"):
@@ -357,6 +359,18 @@ def connect(mode: str = "auto", notebook: str | None = None) -> Lab:
     lab = Lab(chosen, reason, notebook)
     try:
         {"live": _live, "replay": _replay, "record": _record}[chosen](lab)
+    except K8sLearnError as e:
+        lab.close()
+        if not (mode == "auto" and chosen == "live"):
+            raise
+        # auto chose live because a cluster answered /version, but the rest of live mode
+        # (etcd access, say) could not be set up: replay, and say why
+        lab = Lab("replay", f"{reason}, but live mode could not start ({e}); replaying recorded data", notebook)
+        try:
+            _replay(lab)
+        except BaseException:
+            lab.close()
+            raise
     except BaseException:
         lab.close()
         raise

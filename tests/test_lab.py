@@ -110,3 +110,26 @@ def test_selfcheck_verdicts(capsys):
     assert bool(k8slearn.selfcheck(4, 3, hint="count")) is False and "count" in capsys.readouterr().out
     assert bool(k8slearn.selfcheck([1, 2], (1, 2))) is True
     assert k8slearn.selfcheck(1.0, 1.0 + 1e-12) == True  # noqa: E712 - a Verdict compares like a bool
+
+
+def test_auto_falls_back_to_replay_when_live_cannot_start(no_cluster, monkeypatch):
+    """A curriculum cluster that answers /version but whose etcd cannot be reached (a Kind
+    cluster with the Docker engine stopped, say): auto replays and says why; live fails."""
+    from k8slearn import lab as labmod
+    from k8slearn.cluster import live as livemod
+
+    class Broken(livemod.Runtime):
+        def etcd_client(self):
+            raise K8sLearnError("no Docker engine answers")
+
+    monkeypatch.setattr(labmod, "resolve_mode", lambda mode: ("live", "context 'kind-k8slearn' answered"))
+    monkeypatch.setattr(livemod, "runtime", lambda: Broken("kind", "kind-k8slearn"))
+    monkeypatch.setattr(Broken, "api_client", lambda self: None)
+    monkeypatch.setattr(labmod, "live_cluster_facts", lambda api, rt: {})
+    with pytest.raises(K8sLearnError, match="no Docker engine"):
+        labmod.connect("live", notebook="00-preflight")
+    lb = labmod.connect("auto", notebook="00-preflight")
+    try:
+        assert lb.mode == "replay" and "no Docker engine answers" in lb.reason
+    finally:
+        lb.close()
