@@ -19,7 +19,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import Iterable
 
-from .errors import FixtureMissing, NotRecorded
+from .errors import FixtureMissing, K8sLearnError, NotRecorded
+
+
+class RecordingIncomplete(K8sLearnError):
+    """The recorder's etcd watch did not deliver every write."""
 
 FILLER_KEY = b"/k8slearn/replay-filler"
 
@@ -269,6 +273,7 @@ class OpsRecorder:
         self.client = client
         self.start_revision = start_revision
         self.ops: list[Op] = []
+        self.error: Exception | None = None
         self._ttl_cache: dict[int, int] = {}
         self._events, self._cancel = client.watch(b"\0", range_end=b"\0", start_revision=start_revision)
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -294,17 +299,33 @@ class OpsRecorder:
                     self.ops.append(Op(kv.mod_revision, "delete", kv.key.decode()))
                 else:
                     self.ops.append(Op(kv.mod_revision, "put", kv.key.decode(), kv.value, self._ttl(kv.lease)))
-        except Exception:
-            pass
+        except Exception as e:  # noqa: BLE001 - kept and raised by stop(), unless it is the cancel
+            self.error = e
 
-    def stop(self, until_revision: int | None = None, timeout: float = 5.0) -> list[Op]:
+    def stop(self, until_revision: int | None = None, timeout: float = 10.0) -> list[Op]:
+        """The writes from the start revision up to `until_revision` (default: now).
+
+        Raises RecordingIncomplete when the watch failed or did not deliver every revision in
+        time: a partial recording would replay as a different history.
+        """
         import time
 
         until = until_revision or current_revision(self.client)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and (not self.ops or self.ops[-1].rev < until):
-            if until < self.start_revision:
+            if until < self.start_revision or self.error is not None:
                 break
             time.sleep(0.02)
-        self._cancel()
+        error = self.error
+        try:
+            self._cancel()
+        except Exception as e:  # noqa: BLE001 - a dead server cannot cancel: the watch failed
+            error = error or e
+        got = self.ops[-1].rev if self.ops else self.start_revision - 1
+        if error is not None:
+            raise RecordingIncomplete(f"the etcd watch that records writes failed ({type(error).__name__}: {error}); "
+                                      "the recording of this notebook is incomplete: record it again")
+        if until >= self.start_revision and got < until:
+            raise RecordingIncomplete(f"the etcd watch delivered writes up to revision {got}, not {until}, within "
+                                      f"{timeout:.0f} s; the recording of this notebook is incomplete: record it again")
         return [op for op in self.ops if op.rev <= until]

@@ -139,3 +139,15 @@ def test_a_killed_parent_leaves_no_etcd(tmp_path):
     else:
         os.kill(etcd_pid, signal.SIGKILL)
         pytest.fail("etcd outlived its killed parent")
+
+
+def test_the_recorder_fails_loudly_when_its_watch_dies():
+    """A lagging or broken watch must not give a silently partial recording."""
+    with LocalEtcd() as src:
+        c = src.client()
+        rec = etcdmod.OpsRecorder(c, etcdmod.current_revision(c) + 1)
+        c.put("/registry/a", b"one")
+        until = etcdmod.current_revision(c)
+        src._kill()  # the server goes away under the watch
+        with pytest.raises(etcdmod.RecordingIncomplete, match="record it again"):
+            rec.stop(until_revision=until + 1, timeout=3)
