@@ -26,12 +26,18 @@ Every object kube-apiserver stores lives at one etcd key built from three parts:
   and ``CRDRESTOptionsGetter``):
   https://github.com/kubernetes/kubernetes/blob/master/staging/src/k8s.io/apiserver/pkg/server/options/etcd.go
   https://github.com/kubernetes/kubernetes/blob/master/staging/src/k8s.io/apiextensions-apiserver/pkg/apiserver/customresource_handler.go
-* Allocator bitmaps live at ``<prefix>/ranges/serviceips`` (and
-  ``secondaryserviceips``) and ``<prefix>/ranges/servicenodeports``:
-  https://github.com/kubernetes/kubernetes/blob/master/pkg/registry/core/rest/storage_core.go
+* Allocator bitmaps live at ``<prefix>/ranges/servicenodeports`` and, before
+  1.34 (MultiCIDRServiceAllocator and DisableAllocatorDualWrite locked on since),
+  ``<prefix>/ranges/serviceips`` (and ``secondaryserviceips``); since then each
+  Service IP is an ``IPAddress`` object (``<prefix>/ipaddresses/<ip>``):
+  https://github.com/kubernetes/kubernetes/blob/v1.37.2/pkg/registry/core/rest/storage_core.go
 * The ``kubernetes`` Service endpoint reconciler keeps one TTL'd key per
   apiserver IP at ``<prefix>/masterleases/<ip>``:
-  https://github.com/kubernetes/kubernetes/blob/master/pkg/controlplane/reconcilers/lease.go
+  https://github.com/kubernetes/kubernetes/blob/v1.37.2/pkg/controlplane/instance.go
+  and the mixed-version peer proxy (UnknownVersionInteroperabilityProxy, beta
+  and on by default since 1.36) one per apiserver identity at
+  ``<prefix>/peerserverleases/<apiserver id>``:
+  https://github.com/kubernetes/kubernetes/blob/v1.37.2/pkg/controlplane/apiserver/peer.go
 * The compactor's bookkeeping key ``compact_rev_key`` is written *outside* the
   prefix, at the root of the keyspace:
   https://github.com/kubernetes/kubernetes/blob/master/staging/src/k8s.io/apiserver/pkg/storage/etcd3/compact.go
@@ -147,6 +153,7 @@ RESOURCES: dict[str, ResourceInfo] = {
     "validatingadmissionpolicybindings": _r(
         "admissionregistration.k8s.io", False, "validatingadmissionpolicybindings"),
     "certificatesigningrequests": _r("certificates.k8s.io", False, "certificatesigningrequests"),
+    "clustertrustbundles": _r("certificates.k8s.io", False, "clustertrustbundles"),
     "flowschemas": _r("flowcontrol.apiserver.k8s.io", False, "flowschemas"),
     "prioritylevelconfigurations": _r(
         "flowcontrol.apiserver.k8s.io", False, "prioritylevelconfigurations"),
@@ -197,6 +204,7 @@ class Key:
     * ``"compact_rev_key"``: the compactor's key at the keyspace root;
     * ``"range"``: an allocator bitmap under ``ranges/``;
     * ``"masterleases"``: an apiserver IP lease of the endpoint reconciler;
+    * ``"peerserverleases"``: an apiserver's address for the mixed-version peer proxy;
     * ``"outside-prefix"``: the key is not under ``prefix`` (name = whole key);
     * ``"collection"``: a prefix that names a resource (and namespace) but no object;
     * ``"unknown-resource"``: not a built-in resource known here and not
@@ -283,10 +291,10 @@ def parse(key: str | bytes, prefix: str = DEFAULT_PREFIX) -> Key:
         resource = _RANGES.get(parts[1], "rangeallocations") if len(parts) > 1 else ""
         return Key(text, pfx, resource, "ranges", "", None, name,
                    "range" if name else "collection")
-    if parts[0] == "masterleases":
+    if parts[0] in ("masterleases", "peerserverleases"):  # both hold a v1 Endpoints
         name = "/".join(parts[1:]) or None
-        return Key(text, pfx, "endpoints", "masterleases", "", None, name,
-                   "masterleases" if name else "collection")
+        return Key(text, pfx, "endpoints", parts[0], "", None, name,
+                   parts[0] if name else "collection")
 
     # two-segment key paths first (services/specs, services/endpoints, <group>/<plural>)
     if len(parts) >= 2 and f"{parts[0]}/{parts[1]}" in SPECIAL_KEY_PATHS:

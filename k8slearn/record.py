@@ -156,8 +156,9 @@ def provenance(rt, facts: dict, started: str, names: list[str]) -> dict:
         prov["flags"] = {n: [f for f in args] for n, args in local.flags(st).items()}
         prov["options"] = st["options"]
         prov["note"] = ("the local control plane: real kube-apiserver, kube-controller-manager, kube-scheduler and "
-                        "etcd built from the modules above, kwok playing the kubelet of one fake Node; no kubeadm "
-                        "add-ons (CoreDNS, kube-proxy, a CNI), so their objects are absent from the keyspace")
+                        "etcd built from the modules above, kwok playing the kubelet of one fake Node; kubeadm's "
+                        "CoreDNS add-on objects are created through the API (their Pods run under kwok); no "
+                        "kube-proxy and no CNI, so their objects are absent from the keyspace")
     elif rt.name == "kind":
         from . import kind
 
