@@ -105,3 +105,46 @@ def test_object_and_namespace_selectors():
     assert not kc.admit(p, binding("Deny"), request(), params=PARAMS, namespace_object=ns).matched
     ns["metadata"]["labels"]["env"] = "prod"
     assert kc.admit(p, binding("Deny"), request(), params=PARAMS, namespace_object=ns).matched
+
+
+def test_evaluation_error_wording_is_cel_go():
+    bad = json.loads(json.dumps(POLICY))
+    bad["spec"]["validations"] = [{"expression": "object.spec.missing > 1"}]
+    r = kc.admit(bad, binding("Deny"), request(), params=PARAMS)
+    # as kube-apiserver v1.37.2 answers (cel-go's "no such key"), reason Invalid -> 422
+    assert r.message.endswith("denied request: expression 'object.spec.missing > 1' resulted in error: "
+                              "no such key: missing")
+    assert (r.reason, r.code) == ("Invalid", 422)
+
+
+def test_match_conditions_all_run_false_wins_errors_aggregate():
+    p = json.loads(json.dumps(POLICY))
+    p["spec"]["matchConditions"] = [{"name": "a", "expression": "object.spec.nope == 1"},
+                                    {"name": "b", "expression": "object.metadata.name != 'skip'"}]
+    assert not kc.admit(p, binding("Deny"), request(name="skip"), params=PARAMS).matched  # false beats the error
+    r = kc.admit(p, binding("Deny"), request(), params=PARAMS)
+    assert r.message.endswith("denied request: expression 'object.spec.nope == 1' resulted in error: no such key: nope")
+    p["spec"]["matchConditions"].append({"name": "c", "expression": "object.spec.other == 1"})
+    r = kc.admit(p, binding("Deny"), request(), params=PARAMS)
+    assert r.message.endswith("denied request: [expression 'object.spec.nope == 1' resulted in error: no such key: "
+                              "nope, expression 'object.spec.other == 1' resulted in error: no such key: other]")
+    p["spec"]["failurePolicy"] = "Ignore"
+    r = kc.admit(p, binding("Deny"), request(), params=PARAMS)
+    assert r.allowed and not r.matched and r.errors
+
+
+def test_missing_params_message_and_ignore():
+    r = kc.admit(POLICY, binding("Deny"), request())
+    assert r.message.endswith("denied request: failed to configure binding: no params found for policy "
+                              "binding with `Deny` parameterNotFoundAction")
+    p = json.loads(json.dumps(POLICY))
+    p["spec"]["failurePolicy"] = "Ignore"
+    assert kc.admit(p, binding("Deny"), request()).allowed
+
+
+def test_name_in_the_denial():
+    req = request(name="api")
+    del req["name"]
+    assert kc.admit(POLICY, binding("Deny"), req, params=PARAMS).message.startswith('deployments.apps "api" is forbidden')
+    req["object"]["metadata"] = {"generateName": "api-"}
+    assert kc.admit(POLICY, binding("Deny"), req, params=PARAMS).message.startswith('deployments.apps "api-" is forbidden')

@@ -14,7 +14,7 @@ __all__ = ["CELError", "KubeValue", "Program", "compile", "evaluate", "LIBRARIES
 
 
 def __getattr__(name):  # lazy: the CRD and admission modules are only loaded when used
-    if name in ("validate_crd", "Violation"):
+    if name in ("validate_crd", "Violation", "Violations"):
         from . import crd
         return getattr(crd, name)
     if name in ("admit", "AdmissionResult"):

@@ -1,20 +1,30 @@
 """Evaluate a ValidatingAdmissionPolicy and its binding against an admission request, locally.
 
-Semantics from https://kubernetes.io/docs/reference/access-authn-authz/validating-admission-policy/
-and the apiserver's dispatcher
-(staging/src/k8s.io/apiserver/pkg/admission/plugin/policy/validating/dispatcher.go):
+Semantics of kube-apiserver v1.37.2 (apiserver v0.37.2,
+pkg/admission/plugin/policy/validating/dispatcher.go and validator.go) and
+https://kubernetes.io/docs/reference/access-authn-authz/validating-admission-policy/:
 * denial message: ``ValidatingAdmissionPolicy '<policy>' with binding '<binding>' denied
   request: <message>``; wrapped by admission.NewForbidden as ``<resource> "<name>" is
-  forbidden: ...``; status reason = the validation's reason (default Invalid -> 422).
-* a validation without message/messageExpression fails with ``failed expression: <expr>``.
-* Warn: ``Validation failed for ValidatingAdmissionPolicy '<p>' with binding '<b>': <message>``.
+  forbidden: ...`` (name: the request's, else the object's name or generateName, else
+  ``Unknown``; the apiserver generates a generateName'd name before admission, so there the
+  real message holds the generated name); status reason = the validation's reason (default
+  Invalid -> 422; Forbidden -> 403).
+* message: ``messageExpression`` if it yields a non-empty single-line string of at most 5 KiB,
+  else ``message``, else ``failed expression: <expr>``.
+* an expression that fails to evaluate: ``expression '<expr>' resulted in error: <cel-go
+  error>``; with failurePolicy Fail it denies (reason Invalid), with Ignore it is skipped.
+* matchConditions: all are evaluated; any ``false`` skips the policy; otherwise errors deny
+  (Fail, message = the errors, several as ``[a, b]``) or skip it (Ignore).
+* Warn: ``Validation failed for ValidatingAdmissionPolicy '<p>' with binding '<b>': <message>``,
+  sent as a Warning header, also on a request that another policy denies.
 * Audit: annotation ``validation.policy.admission.k8s.io/validation_failure`` holding a JSON
   list ``[{"message", "policy", "binding", "expressionIndex", "validationActions"}]``.
 * auditAnnotations publish ``<policy name>/<key>``.
-* failurePolicy Fail (default) turns evaluation errors into denials; Ignore skips them.
+* a missing param with parameterNotFoundAction Deny: ``failed to configure binding: no params
+  found for policy binding with `Deny` parameterNotFoundAction`` (skipped under Ignore).
 Live-only, not evaluated here: ``authorizer``/``authorizer.requestResource`` (an expression
 using them raises CELError), paramRef lookup (pass ``params=`` yourself), objectSelector /
-namespaceSelector matchExpressions beyond In/NotIn/Exists/DoesNotExist.
+namespaceSelector matchExpressions beyond In/NotIn/Exists/DoesNotExist, cost limits.
 """
 from __future__ import annotations
 
@@ -23,9 +33,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._gomsg import cel_go_error
 from .engine import compile as cel_compile
 from .errors import CELError
 
+_MAX_MESSAGE_BYTES = 5 * 1024  # MaxEvaluatedMessageExpressionSizeBytes, apiserver pkg/apis/cel/config.go
 _REASON_CODE = {"Unauthorized": 401, "Forbidden": 403, "Invalid": 422, "RequestEntityTooLarge": 413}
 
 
@@ -140,13 +152,15 @@ def admit(policy: dict, binding: dict, request: dict, *, params: Any = None,
     if not (_match(pspec.get("matchConstraints"), request, namespace_object)
             and _match(bspec.get("matchResources"), request, namespace_object)):
         return result
+    fail_closed = pspec.get("failurePolicy", "Fail") == "Fail"
     if pspec.get("paramKind") and params is None:
         # the apiserver denies when the param is missing and parameterNotFoundAction is Deny
         action = (bspec.get("paramRef") or {}).get("parameterNotFoundAction", "Deny")
         if action == "Deny":
-            return _deny(result, pname, bname, request,
-                         "no params found for policy binding with `Deny` parameterNotFoundAction", None)
-    fail_closed = pspec.get("failurePolicy", "Fail") == "Fail"
+            if not fail_closed:
+                return result
+            return _deny(result, pname, bname, request, "failed to configure binding: no params "
+                         "found for policy binding with `Deny` parameterNotFoundAction", None)
     base = {"object": request.get("object"), "oldObject": request.get("oldObject"),
             "request": {k: v for k, v in request.items() if k not in ("object", "oldObject")},
             "params": params, "namespaceObject": namespace_object}
@@ -159,15 +173,22 @@ def admit(policy: dict, binding: dict, request: dict, *, params: Any = None,
         env = dict(base, variables=lazy.resolve_for(expr))
         return cel_compile(expr, env).evaluate(env)
 
+    def resulted_in_error(expr, exc):
+        return f"expression '{expr}' resulted in error: {cel_go_error(exc.message)}"
+
+    match_errors = []
     for mc in pspec.get("matchConditions") or []:
         try:
-            if run(mc["expression"]) is not True:
-                return result  # a false match condition skips the policy
+            if run(mc["expression"]) is False:
+                return result  # a false match condition skips the policy, even after errors
         except CELError as exc:
             result.errors.append(f"matchCondition {mc.get('name')!r}: {exc}")
-            if fail_closed:
-                return _deny(result, pname, bname, request, f"failed to evaluate matchCondition: {exc}", None)
+            match_errors.append(resulted_in_error(mc["expression"], exc))
+    if match_errors:
+        if not fail_closed:
             return result
+        text = match_errors[0] if len(match_errors) == 1 else "[" + ", ".join(match_errors) + "]"
+        return _deny(result, pname, bname, request, text, None)
     result.matched = True
     actions = bspec.get("validationActions") or []
     for i, v in enumerate(pspec.get("validations") or []):
@@ -180,7 +201,7 @@ def admit(policy: dict, binding: dict, request: dict, *, params: Any = None,
             result.errors.append(f"expression {expr!r}: {exc}")
             if not fail_closed:
                 continue
-            message, reason = f"expression '{expr.strip()}' resulted in error: {exc.message}", None
+            message, reason = resulted_in_error(expr, exc), None
         else:
             if ok:
                 continue
@@ -189,7 +210,8 @@ def admit(policy: dict, binding: dict, request: dict, *, params: Any = None,
             if v.get("messageExpression"):
                 try:
                     m = run(v["messageExpression"])
-                    if isinstance(m, str) and m.strip() and "\n" not in m:
+                    if isinstance(m, str) and m.strip() and "\n" not in m \
+                            and len(m.strip().encode()) <= _MAX_MESSAGE_BYTES:
                         message = m.strip()
                 except CELError as exc:
                     result.errors.append(f"messageExpression: {exc}")
@@ -220,7 +242,8 @@ def _deny(result, pname, bname, request, message, reason):
     resource = res.get("resource", "")
     if res.get("group"):
         resource = f"{resource}.{res['group']}"
-    name = request.get("name") or ""
+    meta = (request.get("object") or request.get("oldObject") or {}).get("metadata") or {}
+    name = request.get("name") or meta.get("name") or meta.get("generateName") or "Unknown"
     result.allowed = False
     result.reason = reason or "Invalid"
     result.code = _REASON_CODE.get(result.reason, 422)

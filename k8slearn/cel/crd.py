@@ -1,28 +1,39 @@
 """Evaluate a CustomResourceDefinition's ``x-kubernetes-validations`` rules locally.
 
-Behaviour follows the CRD docs (validation rules, transition rules, optionalOldSelf,
-ratcheting):
-https://kubernetes.io/docs/tasks/extend-kubernetes/custom-resources/custom-resource-definitions/#validation-rules
-and the apiserver's cel validator
-(staging/src/k8s.io/apiextensions-apiserver/pkg/apiserver/schema/cel/validation.go):
-* ``self`` is the node the rule is attached to; ``oldSelf`` the correlated old value.
+Behaviour follows kube-apiserver v1.37.2 (apiextensions-apiserver v0.37.2,
+pkg/apiserver/schema/cel/validation.go, ``validateExpressions``) and the CRD docs
+(https://kubernetes.io/docs/tasks/extend-kubernetes/custom-resources/custom-resource-definitions/#validation-rules):
+
+* ``self`` is the node the rule is attached to; ``oldSelf`` the correlated old value. Rules
+  run only on non-null values.
 * A transition rule (uses ``oldSelf``) runs only on update when the old value exists,
   unless ``optionalOldSelf: true``, in which case ``oldSelf`` is an optional (``optional.none()``
-  when there is no old value).
-* Failure message: ``message`` trimmed, else ``failed rule: <rule>``
-  (ruleMessageOrDefault); ``messageExpression`` wins when it evaluates to a non-empty
-  single-line string.
-* Error format is Go's field.Error: ``<path>: Invalid value: "<schema type>": <message>``
-  for the default reason FieldValueInvalid; ``Forbidden: <msg>``, ``Required value: <msg>``,
-  ``Duplicate value: ...`` for the other reasons.
-* Ratcheting (CRDValidationRatcheting, GA in 1.30): on update, errors of rules that do not
-  use ``oldSelf`` are dropped when the node's value is unchanged from the correlated old value;
-  transition rules are never ratcheted. Correlation goes through object properties,
-  additionalProperties keys and ``x-kubernetes-list-type: map`` items (by key), not through
-  other lists.
+  when there is no old value). A ``messageExpression`` sees the plain ``oldSelf``.
+* Failure message: ``messageExpression`` when it evaluates to a non-empty single-line string
+  of at most 5 KiB, else ``message`` trimmed, else ``failed rule: <rule>``.
+* Error format is Go's ``field.Error`` (apimachinery v0.37.2 pkg/util/validation/field/errors.go):
+  for the default reason ``<path>: Invalid value: <value>: <message>``, where the value is left
+  out for object and array nodes (since Kubernetes 1.35) and printed for scalars
+  (``"text"``, ``9``, ``1.5``, ``true``); ``Forbidden: <msg>``, ``Required value: <msg>``;
+  ``Duplicate value: <value>`` (no message at all).
+* A rule that fails to evaluate reports ``<path>: Invalid value: "<schema type>": <cel-go error>
+  evaluating rule: <message or rule>`` (cel-go wording, see _gomsg.py).
+* Ratcheting (CRDValidationRatcheting, GA in 1.30): on update, a failure of a rule that does not
+  use ``oldSelf`` on a node whose value is unchanged is **not** an error: the apiserver sends it
+  back as a ``Warning`` header and accepts the object. Such failures are in the ``warnings``
+  attribute of the returned list. A node correlates with its old value through object
+  properties, additionalProperties keys and ``x-kubernetes-list-type: map`` items (by key);
+  below a node that does not correlate (an item of another list), the nearest correlated
+  ancestor decides. ``apiVersion`` and ``kind`` are never ratcheted.
+* A rule on the root schema reports the field ``<nil>`` (the validator starts from a nil
+  field.Path, apiextensions-apiserver pkg/registry/customresource/strategy.go).
+* Order: rules of a node in order, then its children. The apiserver walks an object's
+  properties in Go map order, which is random, so sibling fields' errors can come back in any
+  order; compare them as sets.
 Not implemented: schema-type conversions for nested date-time/duration/byte strings (they stay
-strings), list-type set/map equality semantics, cost limits, the embedded-resource implicit
-fields, non-CEL OpenAPI validation (minimum, pattern, ...).
+strings), list-type set/map equality semantics in CEL, cost estimation and cost limits (the
+apiserver refuses a CRD whose rules' estimated cost is too high; see notebook 04), the
+embedded-resource implicit fields, non-CEL OpenAPI validation (minimum, pattern, ...).
 """
 from __future__ import annotations
 
@@ -31,6 +42,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from ._gomsg import bad_value, cel_go_error
 from .engine import compile as cel_compile
 from .errors import CELError
 
@@ -41,6 +53,15 @@ _REASON_TEXT = {
     "FieldValueDuplicate": "Duplicate value",
 }
 _OLDSELF = re.compile(r"\boldSelf\b")
+_MAX_MESSAGE_BYTES = 5 * 1024  # MaxEvaluatedMessageExpressionSizeBytes, apiserver pkg/apis/cel/config.go
+
+
+class _Omit:
+    def __repr__(self):
+        return "OMITTED"
+
+
+OMITTED = _Omit()  # field.OmitValueType: the bad value is not printed
 
 
 @dataclass(frozen=True)
@@ -52,12 +73,29 @@ class Violation:
     message: str  # the rule's message (or "failed rule: <rule>")
     rule: str
     schema_type: str
+    value: Any = OMITTED  # the bad value printed after the reason (OMITTED for objects/arrays)
+
+    def body(self) -> str:
+        """What the apiserver puts in a Status cause's ``message`` (field.Error.ErrorBody)."""
+        label = _REASON_TEXT.get(self.reason, "Invalid value")
+        if self.reason in ("FieldValueForbidden", "FieldValueRequired"):
+            return f"{label}: {self.message}"
+        text = label if self.value is OMITTED else f"{label}: {bad_value(self.value)}"
+        if self.reason == "FieldValueDuplicate":
+            return text  # field.Duplicate carries no detail: the message is dropped
+        return f"{text}: {self.message}"
 
     def __str__(self) -> str:
-        label = _REASON_TEXT.get(self.reason, "Invalid value")
-        if self.reason == "FieldValueForbidden" or self.reason == "FieldValueRequired":
-            return f"{self.field}: {label}: {self.message}"
-        return f"{self.field}: {label}: {json.dumps(self.schema_type)}: {self.message}"
+        return f"{self.field}: {self.body()}"
+
+
+class Violations(list):
+    """The errors (a list of :class:`Violation`); ``.warnings`` holds the ratcheted failures,
+    which the apiserver returns as ``Warning`` headers (``str(v)`` is the header's text)."""
+
+    def __init__(self, errors=(), warnings=()):
+        super().__init__(errors)
+        self.warnings: list[Violation] = list(warnings)
 
 
 def _pick_version(crd: dict, version: str | None) -> dict:
@@ -81,62 +119,166 @@ def _join(path: str, part: str) -> str:
 _MISSING = object()
 
 
-def _correlate_items(schema: dict, items: list, old_items: Any):
-    """Yield (index, item, old_item) pairs; old_item only for map-type lists (by keys)."""
-    keys = schema.get("x-kubernetes-map-keys") or []
-    old_by_key = {}
-    if schema.get("x-kubernetes-list-type") == "map" and keys and isinstance(old_items, list):
-        for o in old_items:
-            if isinstance(o, dict):
-                old_by_key[tuple(json.dumps(o.get(k)) for k in keys)] = o
-    for i, item in enumerate(items):
-        old = _MISSING
-        if old_by_key and isinstance(item, dict):
-            old = old_by_key.get(tuple(json.dumps(item.get(k)) for k in keys), _MISSING)
-        yield i, item, old
+def _same(a: Any, b: Any) -> bool:
+    """Go's reflect.DeepEqual on JSON values: an int is not equal to a float."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return a == b
 
 
-def _run_rule(rule: dict, value: Any, old: Any, schema: dict, path: str, out: list, is_update: bool):
+def _map_keys(schema: dict) -> list:
+    if schema.get("x-kubernetes-list-type") == "map":
+        return schema.get("x-kubernetes-map-keys") or []
+    return []
+
+
+def _old_item(schema: dict, item: Any, old_items: Any) -> Any:
+    """The old item a new list item correlates with: only in map-type lists, by its keys."""
+    keys = _map_keys(schema)
+    if not keys or not isinstance(old_items, list) or not isinstance(item, dict):
+        return _MISSING
+    want = tuple(json.dumps(item.get(k)) for k in keys)
+    for o in old_items:
+        if isinstance(o, dict) and tuple(json.dumps(o.get(k)) for k in keys) == want:
+            return o
+    return _MISSING
+
+
+def _child_schema(schema: dict, key: str) -> dict | None:
+    props = schema.get("properties") or {}
+    if key in props:
+        return props[key]
+    addl = schema.get("additionalProperties")
+    return addl if isinstance(addl, dict) else None
+
+
+def _unchanged(schema: dict | None, value: Any, old: Any) -> bool:
+    """CorrelatedObject.CachedDeepEqual (apiserver pkg/cel/common/equality.go)."""
+    if value is None and old is None:
+        return True
+    if value is None or old is None or schema is None:
+        return False
+    if isinstance(value, dict) and isinstance(old, dict):
+        if len(value) != len(old):
+            return False
+        for k, v in value.items():
+            sub = _child_schema(schema, k)
+            if k not in old or sub is None or not _unchanged(sub, v, old[k]):
+                return False
+        return True
+    if isinstance(value, list) and isinstance(old, list):
+        if len(value) != len(old):
+            return False
+        items = schema.get("items") if isinstance(schema.get("items"), dict) else None
+        if not _map_keys(schema) or items is None:
+            return _same(value, old)  # not correlatable item by item: compared as a unit
+        for item in value:
+            o = _old_item(schema, item, old)
+            if o is _MISSING or not _unchanged(items, item, o):
+                return False
+        return True
+    return _same(value, old)
+
+
+class _Ratchet:
+    """ratchetingOptions: the node's correlation (if any) and the nearest correlated ancestor's."""
+
+    def __init__(self, current=None, parent=None):
+        self.current, self.parent = current, parent  # (schema, value, old) triples or None
+
+    def should_ratchet(self) -> bool:
+        node = self.current if self.current is not None else self.parent
+        return node is not None and _unchanged(*node)
+
+    def key(self, key: str, at_root: bool) -> "_Ratchet":
+        if self.current is None:
+            return self
+        if at_root and key in ("apiVersion", "kind"):
+            return _Ratchet()
+        schema, value, old = self.current
+        sub = _child_schema(schema, key) if schema is not None else None
+        child = None
+        if isinstance(value, dict) and isinstance(old, dict) and key in value and key in old and sub is not None:
+            child = (sub, value[key], old[key])
+        return _Ratchet(child, self.current)
+
+    def index(self, i: int) -> "_Ratchet":
+        if self.current is None:
+            return self
+        schema, value, old = self.current
+        items = schema.get("items") if isinstance(schema.get("items"), dict) else None
+        child = None
+        if items is not None and isinstance(value, list) and i < len(value):
+            o = _old_item(schema, value[i], old)
+            if o is not _MISSING and o is not None:
+                child = (items, value[i], o)
+        return _Ratchet(child, self.current)
+
+
+def _message(rule: dict, value: Any, old: Any) -> str:
+    if rule.get("messageExpression"):
+        # the message expression sees the plain activation: oldSelf is not an optional
+        variables = {"self": value} if old is _MISSING else {"self": value, "oldSelf": old}
+        try:
+            m = cel_compile(rule["messageExpression"], variables).evaluate(variables)
+        except CELError:
+            m = None  # the apiserver falls back to message / the default, and logs the error
+        if isinstance(m, str):
+            m = m.strip()
+            if m and "\n" not in m and len(m.encode()) <= _MAX_MESSAGE_BYTES:
+                return m
+    if rule.get("message"):
+        return rule["message"].strip()
+    return f"failed rule: {rule.get('rule', '').strip()}"
+
+
+def _run_rule(rule: dict, value: Any, old: Any, schema: dict, path: str, out: "Violations",
+              ratchet: _Ratchet):
     text = rule.get("rule", "")
+    if not text:
+        return
     transition = bool(_OLDSELF.search(text))
     optional_old = bool(rule.get("optionalOldSelf"))
     if transition and old is _MISSING and not optional_old:
         return  # transition rules only run on update with an existing old value
-    ratchet = is_update and not transition and old is not _MISSING and old == value
     variables = {"self": value}
-    if transition:
-        if optional_old:
-            # optionalOldSelf: oldSelf is an optional value. Bind the raw value under a hidden
-            # name and wrap it in CEL, since Python cannot build optionals for cel-expr-python.
-            variables["__old"] = [] if old is _MISSING else [old]
-            expr = _optional_old_expr(text)
-        else:
-            variables["oldSelf"] = old
-            expr = text
-    else:
-        expr = text
-    field_path = _join(path, rule["fieldPath"].lstrip(".")) if rule.get("fieldPath") else path
+    expr = text
+    if optional_old:
+        # optionalOldSelf: oldSelf is an optional value. Bind the raw value under a hidden
+        # name and wrap it in CEL, since Python cannot build optionals for cel-expr-python.
+        variables["__old"] = [] if old is _MISSING else [old]
+        expr = _optional_old_expr(text)
+    elif old is not _MISSING:
+        variables["oldSelf"] = old
+    schema_type = schema.get("type", "")
     try:
         ok = cel_compile(expr, variables).evaluate(variables)
     except CELError as exc:
-        out.append(Violation(field_path or "<root>", "FieldValueInvalid",
-                             f"rule evaluation error: {exc.message}", text, schema.get("type", "object")))
+        if exc.phase == "compile":
+            raise
+        # not ratcheted: evaluation errors are always errors
+        detail = rule.get("message", "").strip() or text.strip()
+        out.append(Violation(path or "<nil>", "FieldValueInvalid",
+                             f"{cel_go_error(exc.message)} evaluating rule: {detail}", text,
+                             schema_type, schema_type))
         return
-    if ok is True or ratchet:
+    if ok is True:
         return
     if ok is not False:
         raise CELError(f"rule {text!r} at {path or '<root>'} returned {ok!r}; a validation rule "
                        "must evaluate to a bool")
-    message = rule.get("message", "").strip() or f"failed rule: {text.strip()}"
-    if rule.get("messageExpression"):
-        try:
-            m = cel_compile(rule["messageExpression"], variables).evaluate(variables)
-            if isinstance(m, str) and m.strip() and "\n" not in m:
-                message = m.strip()
-        except CELError:
-            pass  # the apiserver falls back to message / the default, and logs the error
-    out.append(Violation(field_path or "<root>", rule.get("reason") or "FieldValueInvalid",
-                         message, text, schema.get("type", "object")))
+    field_path = _join(path, rule["fieldPath"].lstrip(".")) if rule.get("fieldPath") else path
+    shown = OMITTED if schema_type in ("object", "array") else value
+    v = Violation(field_path or "<nil>", rule.get("reason") or "FieldValueInvalid",
+                  _message(rule, value, old), text, schema_type, shown)
+    if not transition and ratchet.should_ratchet():
+        out.warnings.append(v)
+    else:
+        out.append(v)
 
 
 def _optional_old_expr(text: str) -> str:
@@ -145,9 +287,14 @@ def _optional_old_expr(text: str) -> str:
             f".all(oldSelf, {text})")
 
 
-def _walk(schema: dict, value: Any, old: Any, path: str, out: list, is_update: bool):
+def _walk(schema: dict, value: Any, old: Any, path: str, out: "Violations", ratchet: _Ratchet,
+          at_root: bool = False):
+    if value is None:
+        return  # rules only validate non-null values
+    if old is None:
+        old = _MISSING
     for rule in schema.get("x-kubernetes-validations") or []:
-        _run_rule(rule, value, old, schema, path, out, is_update)
+        _run_rule(rule, value, old, schema, path, out, ratchet)
     if isinstance(value, dict):
         props = schema.get("properties") or {}
         addl = schema.get("additionalProperties")
@@ -157,24 +304,27 @@ def _walk(schema: dict, value: Any, old: Any, path: str, out: list, is_update: b
                 continue
             child_old = old.get(key, _MISSING) if isinstance(old, dict) else _MISSING
             _walk(sub, child, child_old, _join(path, key) if key in props else f"{path}[{key}]",
-                  out, is_update)
+                  out, ratchet.key(key, at_root))
     elif isinstance(value, list) and isinstance(schema.get("items"), dict):
-        for i, item, item_old in _correlate_items(schema, value, old):
-            _walk(schema["items"], item, item_old, f"{path}[{i}]", out, is_update)
+        for i, item in enumerate(value):
+            _walk(schema["items"], item, _old_item(schema, item, old), f"{path}[{i}]", out,
+                  ratchet.index(i))
 
 
 def validate_crd(crd: dict, obj: dict, old_obj: dict | None = None,
-                 version: str | None = None) -> list[Violation]:
+                 version: str | None = None) -> Violations:
     """Evaluate every ``x-kubernetes-validations`` rule of ``crd``'s schema against ``obj``.
 
     ``old_obj`` makes it an update (transition rules and ratcheting apply). ``version``
     picks a version of the CRD (default: the storage version). Returns the violations
-    (empty list = valid); ``str(v)`` gives the apiserver's wording.
+    (empty list = valid; ``str(v)`` gives the apiserver's wording) with the ratcheted
+    failures, which the apiserver only warns about, in ``.warnings``.
     """
     v = _pick_version(crd, version)
     schema = (v.get("schema") or {}).get("openAPIV3Schema")
     if not isinstance(schema, dict):
         raise CELError(f"version {v.get('name')!r} of the CRD has no schema.openAPIV3Schema")
-    out: list[Violation] = []
-    _walk(schema, obj, _MISSING if old_obj is None else old_obj, "", out, old_obj is not None)
+    out = Violations()
+    ratchet = _Ratchet((schema, obj, old_obj)) if old_obj is not None else _Ratchet()
+    _walk(schema, obj, _MISSING if old_obj is None else old_obj, "", out, ratchet, at_root=True)
     return out
