@@ -4,13 +4,14 @@ An update carries the resourceVersion the writer read; when somebody else wrote 
 kube-apiserver answers 409 Conflict and the writer must read again, re-apply its change and
 retry (https://kubernetes.io/docs/reference/using-api/api-concepts/#conflicts).
 client-go packages that loop as `retry.RetryOnConflict(retry.DefaultRetry, fn)`:
-https://github.com/kubernetes/kubernetes/blob/master/staging/src/k8s.io/client-go/util/retry/util.go
+https://github.com/kubernetes/kubernetes/blob/v1.37.2/staging/src/k8s.io/client-go/util/retry/util.go#L26-L33
 
     DefaultRetry = wait.Backoff{Steps: 5, Duration: 10ms, Factor: 1.0, Jitter: 0.1}
 
 `fn` must READ the object, change it and write it, every time it is called: retrying a write
 of a stale copy would conflict again. Only conflicts are retried (client-go's
-`errors.IsConflict`: reason Conflict, or code 409 with a reason it does not know); any other
+`errors.IsConflict`: reason Conflict, or code 409 with a reason that is not one of the
+StatusReasons it knows); any other
 error is raised at once, and after `steps` conflicting attempts the last conflict is raised.
 """
 
@@ -29,10 +30,14 @@ DEFAULT_DURATION = 0.01  # seconds (10 * time.Millisecond)
 DEFAULT_FACTOR = 1.0
 DEFAULT_JITTER = 0.1
 
-# apimachinery's metav1 StatusReasons that are known to client-go's IsConflict check: a 409
-# carrying one of these (e.g. AlreadyExists) is not a conflict.
-# https://github.com/kubernetes/kubernetes/blob/master/staging/src/k8s.io/apimachinery/pkg/api/errors/errors.go
-_KNOWN_409_REASONS = {"AlreadyExists"}
+# The StatusReasons apimachinery's errors package knows (`knownReasons`); IsConflict counts a 409
+# as a conflict only when its reason is Conflict or none of these (e.g. a 409 AlreadyExists is not).
+# https://github.com/kubernetes/kubernetes/blob/v1.37.2/staging/src/k8s.io/apimachinery/pkg/api/errors/errors.go#L47-L67
+_KNOWN_REASONS = {
+    "Unauthorized", "Forbidden", "NotFound", "AlreadyExists", "Conflict", "Gone", "Invalid", "ServerTimeout",
+    "StorageReadError", "Timeout", "TooManyRequests", "BadRequest", "MethodNotAllowed", "NotAcceptable",
+    "RequestEntityTooLarge", "UnsupportedMediaType", "InternalError", "Expired", "ServiceUnavailable",
+}
 
 
 def _reason(error) -> str | None:
@@ -52,7 +57,7 @@ def is_conflict(error: BaseException) -> bool:
     reason = _reason(error)
     if reason == "Conflict":
         return True
-    return getattr(error, "status", None) == 409 and reason not in _KNOWN_409_REASONS
+    return getattr(error, "status", None) == 409 and reason not in _KNOWN_REASONS
 
 
 def backoff_delays(steps: int = DEFAULT_STEPS, duration: float = DEFAULT_DURATION,
@@ -62,7 +67,7 @@ def backoff_delays(steps: int = DEFAULT_STEPS, duration: float = DEFAULT_DURATIO
 
     Each wait is `duration` plus up to `jitter * duration` at random; `duration` is then
     multiplied by `factor`. `steps` attempts have `steps - 1` waits between them.
-    https://github.com/kubernetes/kubernetes/blob/master/staging/src/k8s.io/apimachinery/pkg/util/wait/backoff.go
+    https://github.com/kubernetes/kubernetes/blob/v1.37.2/staging/src/k8s.io/apimachinery/pkg/util/wait/backoff.go
     """
     rng = rng or random.Random()
     out = []
