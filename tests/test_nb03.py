@@ -1,0 +1,42 @@
+"""Notebook 03 (ListWatch and watchList): its key results, read back from a replay run."""
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def records(executed):
+    return executed("03-listwatch-vs-watchlist")
+
+
+def test_namespace_holds_the_published_root_ca(records):
+    assert records["namespace_configmaps"] == ["cm-0", "cm-1", "cm-2", "kube-root-ca.crt"]
+
+
+def test_list_pages_and_rv0(records):
+    assert records["paged_list"] == {"pages": 2, "same_rv": True, "remaining_after_first": 2}
+    assert records["rv0_limit_ignored"] == 4  # limit=2 ignored with resourceVersion=0
+
+
+def test_listwatch_events(records):
+    assert records["listwatch_events"] == ["MODIFIED", "ADDED", "DELETED", "BOOKMARK"]
+
+
+def test_watchlist_stream(records):
+    assert records["watchlist_types"] == ["ADDED"] * 4 + ["BOOKMARK", "MODIFIED"]
+    assert records["rv0_marker"] == {"explicit": True, "plain_defaulted": True, "without_bookmarks": ["ADDED"] * 4}
+    assert records["missing_match"] == {"status": 422, "reason": "Invalid"}
+
+
+def test_bytes_on_the_wire(records):
+    rows = records["bytes_measured"]
+    assert [r["n"] for r in rows] == [1, 10, 30, 100]
+    for r in rows:
+        assert r["list_items"] == r["n"] and r["watchlist_events"] == r["n"] + 1
+        assert r["watchlist_bytes"] > r["list_bytes"]
+    largest = [r["watchlist_largest"] for r in rows]
+    assert max(largest) - min(largest) < 100
+    assert rows[-1]["list_bytes"] > 50 * rows[-1]["watchlist_largest"]
+
+
+def test_exercise(records):
+    assert records["exercise_added"] == 3
