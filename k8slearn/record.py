@@ -167,15 +167,17 @@ def provenance(rt, facts: dict, started: str, names: list[str]) -> dict:
     prov["limits"] = ["base.jsonl keeps each key's latest value at its mod_revision; create_revision and version "
                       "of keys written before recording started are not reproduced",
                       "Secret data outside k8slearn-* namespaces replaced by REDACTED; the curriculum's demo "
-                      "Secrets kept", "machine paths in flags are replaced by <state>"]
+                      "Secrets kept", "machine paths in flags are replaced by <state> and <cache>"]
     assert live.CURRICULUM.get(rt.context) == rt.name or rt.name == "other"
     return prov
 
 
 def _scrub_paths(obj, state_dir: str):
-    """Replace the machine's state folder in recorded command lines by <state>."""
+    """Replace the machine's state and cache folders in recorded command lines by <state>, <cache>."""
     if isinstance(obj, str):
-        return obj.replace(state_dir, "<state>")
+        from .cluster import binaries
+
+        return obj.replace(state_dir, "<state>").replace(str(binaries.cache_dir()), "<cache>")
     if isinstance(obj, list):
         return [_scrub_paths(x, state_dir) for x in obj]
     if isinstance(obj, dict):
