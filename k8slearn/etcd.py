@@ -257,7 +257,12 @@ def apply_ops(client, ops: Iterable[Op]) -> int:
                 leases[op.lease_ttl] = lease
             rev = client.put(op.key.encode(), op.value, lease=lease).header.revision
         elif op.op == "delete":
-            _ok, _r, rev = txn(client, success=[client.transactions.delete(op.key.encode())])
+            # A notebook's history may delete a key written outside it (by an earlier notebook,
+            # or between two recordings) that this replay never wrote. Deleting an absent key
+            # makes no revision in etcd, so the revision is spent on the filler key instead.
+            ok, _r, rev = txn(client, compare=[client.transactions.version(op.key.encode()) > 0],
+                              success=[client.transactions.delete(op.key.encode())],
+                              failure=[client.transactions.put(FILLER_KEY, str(op.rev).encode())])
         else:
             raise FixtureMissing(f"unknown op {op.op!r} at revision {op.rev} in the recording")
         if rev != op.rev:

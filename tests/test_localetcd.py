@@ -151,3 +151,15 @@ def test_the_recorder_fails_loudly_when_its_watch_dies():
         src._kill()  # the server goes away under the watch
         with pytest.raises(etcdmod.RecordingIncomplete, match="record it again"):
             rec.stop(until_revision=until + 1, timeout=3)
+
+
+def test_a_recorded_delete_of_a_key_replay_never_wrote_keeps_the_revisions():
+    """The namespace controller deletes an earlier notebook's objects while the next one is
+    recorded: replaying that notebook alone deletes keys it never wrote."""
+    ops = [etcdmod.Op(5, "put", "/registry/a", b"one"), etcdmod.Op(6, "delete", "/registry/written-elsewhere"),
+           etcdmod.Op(7, "put", "/registry/b", b"two")]
+    with LocalEtcd() as dst:
+        c = dst.client()
+        assert etcdmod.apply_ops(c, ops) == 7
+        view = etcdmod.Etcd(c, prefix="/registry")
+        assert view.get("/registry/b").mod_revision == 7 and view.get("/registry/written-elsewhere") is None

@@ -347,7 +347,10 @@ def up(options: Options | None = None, log=_say, timeout: float = 120.0) -> dict
     opts = options or Options()
     state = load_state()
     if state:
+        revived = _revive(state, log)
         ok, why = healthy(state)
+        if ok and revived:
+            log(f"restarted {', '.join(revived)}, which had exited (see their logs in {Path(state['dir']) / 'logs'})")
         if ok and state["options"] == asdict(opts):
             log(f"the local control plane is already running ({state['api']})")
             return state
@@ -423,19 +426,56 @@ def _create_node(state: dict) -> None:
             raise LocalClusterError(f"creating the fake node failed: HTTP {e.code} {e.read()[:300]!r}") from None
 
 
+FOLLOWERS = ("kube-controller-manager", "kube-scheduler", "kwok")  # they need the apiserver to run
+
+
+def _args_for(name: str, d: Path, ports: dict) -> list[str]:
+    return {"kube-controller-manager": controller_manager_args, "kube-scheduler": scheduler_args,
+            "kwok": kwok_args}[name](d, ports)
+
+
+def _revive(state: dict, log=_say) -> list[str]:
+    """Start again the followers that exited while etcd and kube-apiserver still run.
+
+    kube-controller-manager and kube-scheduler exit when they cannot renew their leader-election
+    Lease (the apiserver was away longer than their renew deadline); on a kubeadm node the
+    kubelet restarts their static Pods, here this does.
+    """
+    if not all(_alive(state["pids"].get(n, 0) or 0) for n in ("etcd", "kube-apiserver")):
+        return []
+    d, revived = Path(state["dir"]), []
+    for name in FOLLOWERS:
+        pid = state["pids"].get(name)
+        if pid and not _alive(pid):
+            state["pids"][name] = _start(name, Path(state["binaries"][name]), _args_for(name, d, state["ports"]), d)
+            revived.append(name)
+    if revived:
+        _save(state)
+    return revived
+
+
 def restart_apiserver(options: Options, log=_say, timeout: float = 120.0) -> dict:
-    """Restart kube-apiserver alone with other options (storage media type, encryption, gates)."""
+    """Restart kube-apiserver with other options (storage media type, encryption, gates).
+
+    kube-controller-manager, kube-scheduler and kwok are restarted after it: while the apiserver
+    is away they lose their leases and exit on their own, at a moment of their choosing.
+    """
     state = load_state()
     ok, why = healthy(state)
     if not ok:
         raise LocalClusterError(why)
     d, ports = Path(state["dir"]), state["ports"]
-    _stop_pid(state["pids"]["kube-apiserver"])
+    for name in (*reversed(FOLLOWERS), "kube-apiserver"):
+        _stop_pid(state["pids"][name])
     state["options"] = asdict(options)
     state["pids"]["kube-apiserver"] = _start("kube-apiserver", Path(state["binaries"]["kube-apiserver"]),
                                              apiserver_args(d, ports, options), d)
     _save(state)
     _wait("kube-apiserver", lambda: _readyz(state), state, "kube-apiserver", timeout)
+    for name in FOLLOWERS:
+        state["pids"][name] = _start(name, Path(state["binaries"][name]), _args_for(name, d, ports), d)
+    _save(state)
+    _wait(f"the fake node {NODE}", lambda: _node_ready(state), state, "kwok", 60)
     log(f"kube-apiserver restarted with {apiserver_args(d, ports, options)[-3:]}")
     return state
 
