@@ -165,3 +165,15 @@ def raw_get(api, path: str, params=(), accept: str = "application/json") -> tupl
     url = api.configuration.host + path + (f"?{urlencode(list(params))}" if params else "")
     resp = api.call_api("GET", url, header_params={"Accept": accept})
     return resp.status, resp.read()
+
+
+def one_context_kubeconfig(path: Path, context: str, server: str) -> Path:
+    """A kubeconfig with one context and no credentials, TLS unchecked (/version is public)."""
+    import yaml
+
+    path.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": context,
+        "clusters": [{"name": "c", "cluster": {"server": server, "insecure-skip-tls-verify": True}}],
+        "users": [{"name": "u", "user": {}}],
+        "contexts": [{"name": context, "context": {"cluster": "c", "user": "u"}}]}))
+    return path

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from k8slearn.cluster import binaries, kubeconfig, live, local, pki
-from conftest import raw_get
+from conftest import one_context_kubeconfig, raw_get
 from k8slearn.errors import ClusterRefused, K8sLearnError
 
 # ------------------------------------------------------------------ offline
@@ -106,12 +106,7 @@ def test_kubeconfig_merge_and_remove_keep_other_entries(tmp_path, monkeypatch):
 
 
 def _kubeconfig(tmp_path, monkeypatch, context, server):
-    cfg = tmp_path / "kubeconfig"
-    cfg.write_text(yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Config", "current-context": context,
-        "clusters": [{"name": "c", "cluster": {"server": server, "insecure-skip-tls-verify": True}}],
-        "users": [{"name": "u", "user": {}}],
-        "contexts": [{"name": context, "context": {"cluster": "c", "user": "u"}}]}))
+    cfg = one_context_kubeconfig(tmp_path / "kubeconfig", context, server)
     monkeypatch.setenv("KUBECONFIG", str(cfg))
     monkeypatch.delenv("K8SLEARN_ALLOW_CONTEXT", raising=False)
 

@@ -3,8 +3,8 @@
 import base64
 
 import pytest
-import yaml
 
+from conftest import one_context_kubeconfig
 from k8slearn import lab
 from k8slearn.cluster import kubeconfig, live
 
@@ -16,13 +16,7 @@ def kubeconfig_for(tmp_path, monkeypatch, live_url):
         monkeypatch.delenv(var, raising=False)
 
     def write(context: str, server: str = live_url):
-        cfg = tmp_path / "kubeconfig"
-        cfg.write_text(yaml.safe_dump({
-            "apiVersion": "v1", "kind": "Config", "current-context": context,
-            "clusters": [{"name": "c", "cluster": {"server": server, "insecure-skip-tls-verify": True}}],
-            "users": [{"name": "u", "user": {}}],
-            "contexts": [{"name": context, "context": {"cluster": "c", "user": "u"}}]}))
-        monkeypatch.setenv("KUBECONFIG", str(cfg))
+        monkeypatch.setenv("KUBECONFIG", str(one_context_kubeconfig(tmp_path / "kubeconfig", context, server)))
 
     return write
 
