@@ -44,8 +44,11 @@ down: install
 
 ## make test: unit tests, every notebook live on the suite's own local control plane (skipped,
 ## saying why, when it is not built) and in replay
+PYTEST := $(BIN)/python -m pytest -q
 test: install
-	$(BIN)/python tests/with_control_plane.py $(BIN)/python -m pytest -n 2 --dist loadgroup -q tests
+	$(BIN)/python tests/with_control_plane.py sh -c \
+	  '$(PYTEST) -n 2 -m "not live" tests && $(PYTEST) -m live -p no:xdist tests'
+
 
 unit: install
 	$(BIN)/python -m pytest -q tests --ignore=tests/test_notebooks.py -k "not notebook"

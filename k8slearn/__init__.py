@@ -8,19 +8,19 @@ Heavy libraries (kubernetes, pandas, matplotlib, protobuf descriptors) load on f
 
 __version__ = "0.1.0"
 
-from .errors import K8sLearnError  # noqa: E402
+from k8slearn.errors import K8sLearnError  # noqa: E402
 
 
 def connect(mode: str = "auto", notebook: str | None = None):
     """The notebook's `Lab` in the given mode: see `k8slearn.lab`."""
-    from .lab import connect as _connect
+    from k8slearn.lab import connect as _connect
 
     return _connect(mode, notebook)
 
 
 def selfcheck(answer, expected, hint: str = ""):
     """Print whether a learner's answer matches; never raises. Returns True when it does."""
-    from .exercises import selfcheck as _selfcheck
+    from k8slearn.notebook.exercises import selfcheck as _selfcheck
 
     return _selfcheck(answer, expected, hint)
 

@@ -88,7 +88,7 @@ def retry_on_conflict(fn: Callable[[], T], *, steps: int = DEFAULT_STEPS, durati
     `steps` conflicts the last one propagates.
     """
     if steps < 1:
-        from .errors import K8sLearnError
+        from k8slearn.errors import K8sLearnError
 
         raise K8sLearnError(f"retry_on_conflict needs steps >= 1 (got {steps}); client-go's DefaultRetry uses 5")
     delays = backoff_delays(steps, duration, factor, jitter)

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 BUILD = ROOT / "build" / "notebooks"
 SHARED = ROOT.parent / "shared" / "testdata"
-RECORD_MIME = "application/vnd.k8slearn.record+json"
+RECORD_MIME = "application/vnd.k8slearn.recording.record+json"
 
 
 @pytest.fixture(scope="session")
@@ -143,19 +143,18 @@ def live_api(live_url):
 
 @pytest.fixture(scope="session")
 def live_etcd(live_url):
-    """A k8slearn.etcd.Etcd over the suite's real etcd (what kube-apiserver stores)."""
-    from k8slearn import etcd as etcdmod
+    """A k8slearn.cluster.etcd.Etcd over the suite's real etcd (what kube-apiserver stores)."""
+    from k8slearn.cluster import etcd as etcdmod
     from k8slearn.cluster import local
 
     return etcdmod.Etcd(local.etcd_client(), label="suite")
 
 
-def pytest_collection_modifyitems(items):
-    """Tests on the suite's one control plane run one after another, on one xdist worker, so
-    notebooks that count what etcd holds are not disturbed by other tests' writes."""
-    for item in items:
-        if {"live_url", "live_api", "live_etcd"} & set(getattr(item, "fixturenames", ())):
-            item.add_marker(pytest.mark.xdist_group("live"))
+# Tests on the suite's one control plane carry LIVE (the `live` marker). `make test` runs them
+# after the others, one after another in one process (`-m live`, no xdist), so notebooks that
+# count what etcd holds are not disturbed by other tests' writes, and a test that restarts
+# kube-apiserver stops no other test. (xdist's loadgroup does not group tests under pytest 9.)
+LIVE = pytest.mark.live
 
 
 def raw_get(api, path: str, params=(), accept: str = "application/json") -> tuple[int, bytes]:

@@ -1,13 +1,13 @@
-"""Behaviour of k8slearn.codec on values built in the test (no shared data needed)."""
+"""Behaviour of k8slearn.storage.codec on values built in the test (no shared data needed)."""
 
 import json
 
 import cbor2
 import pytest
 
-from k8slearn import codec
-from k8slearn.codec import gotime
-from k8slearn.codec.envelope import build_envelope
+from k8slearn.storage import codec
+from k8slearn.storage.codec import gotime
+from k8slearn.storage.codec.envelope import build_envelope
 
 
 @pytest.fixture(autouse=True)
@@ -194,7 +194,7 @@ def test_encode_errors():
 
 
 def test_builtin_schema_cached_on_disk(tmp_path_factory):
-    from k8slearn.codec import schema
+    from k8slearn.storage.codec import schema
 
     files = list((schema.cache_dir() / "codec").glob("builtin-*.binpb"))
     assert files, "the built-in descriptor set should be cached"

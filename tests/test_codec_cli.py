@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from k8slearn import codec
-from k8slearn.codec import cli
+from k8slearn.storage import codec
+from k8slearn.cli import codec as cli
 
 
 @pytest.fixture(autouse=True)

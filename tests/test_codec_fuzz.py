@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from k8slearn import codec
+from k8slearn.storage import codec
 
 ORACLE = Path(__file__).resolve().parents[1].parent / "shared" / "testdata" / "k8s-serialization"
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from k8slearn import codec
+from k8slearn.storage import codec
 
 ORACLE = Path(__file__).resolve().parents[1].parent / "shared" / "testdata" / "k8s-serialization"
 TYPES = [

@@ -17,8 +17,10 @@ import pytest
 import yaml
 
 from k8slearn.cluster import binaries, kubeconfig, live, local, pki
-from conftest import one_context_kubeconfig, raw_get
+from conftest import LIVE, one_context_kubeconfig, raw_get
 from k8slearn.errors import ClusterRefused, K8sLearnError
+
+pytestmark = LIVE  # see conftest.LIVE
 
 # ------------------------------------------------------------------ offline
 
@@ -262,8 +264,8 @@ def test_every_stored_value_decodes_to_the_apis_json(live_api, live_etcd):
     Values the built-in schema has no type for are counted and must stay few; the full set
     of types is the "codec" issue's (schema fetch).
     """
-    from k8slearn import codec
-    from k8slearn import keys as keymod
+    from k8slearn.storage import codec
+    from k8slearn.storage import keys as keymod
 
     checked, mismatched, unknown, unserved = 0, [], [], []
     for kv in live_etcd.range("/registry/"):
@@ -331,7 +333,7 @@ def test_etcdctl_reads_what_the_apiserver_wrote(live_url):
                           "get", "/registry/namespaces/default", "--print-value-only"],
                          capture_output=True, timeout=30)
     assert out.returncode == 0, out.stderr
-    from k8slearn import codec
+    from k8slearn.storage import codec
 
     assert out.stdout.startswith(b"k8s\x00")
     assert codec.decode(out.stdout[:-1]).obj["metadata"]["name"] == "default"  # etcdctl adds one newline

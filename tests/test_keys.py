@@ -1,10 +1,10 @@
-"""Tests for k8slearn.keys: parsing and composing kube-apiserver etcd keys."""
+"""Tests for k8slearn.storage.keys: parsing and composing kube-apiserver etcd keys."""
 
 import pytest
 from hypothesis import given, strategies as st
 
-from k8slearn import keys
-from k8slearn.keys import KeyFormatError, compose, parse
+from k8slearn.storage import keys
+from k8slearn.storage.keys import KeyFormatError, compose, parse
 
 
 @pytest.mark.parametrize(

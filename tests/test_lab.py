@@ -82,7 +82,7 @@ def test_replay_answers_what_was_recorded_and_refuses_the_rest(no_cluster):
         with pytest.raises(NotRecorded, match="k8slearn record"):
             client.CoreV1Api(lb.api).list_namespaced_secret("kube-system")
         # the replayed etcd holds the recorded keyspace at its recorded revisions
-        from k8slearn.etcd import Etcd
+        from k8slearn.cluster.etcd import Etcd
 
         keys = Etcd(lb.etcd.client).keys()  # unpinned: 00-preflight itself makes no etcd read
         assert keys and all(k.startswith("/registry/") for k in keys)

@@ -4,9 +4,11 @@ import base64
 
 import pytest
 
-from conftest import one_context_kubeconfig
+from conftest import LIVE, one_context_kubeconfig
 from k8slearn import lab
 from k8slearn.cluster import kubeconfig, live
+
+pytestmark = LIVE  # see conftest.LIVE
 
 
 @pytest.fixture
@@ -64,8 +66,8 @@ def test_curriculum_context_that_does_not_answer_falls_back_to_replay(kubeconfig
 
 
 def test_recorded_secrets_are_redacted_in_etcd_values_outside_the_curriculum():
-    from k8slearn import codec
-    from k8slearn.record import redact_value
+    from k8slearn.storage import codec
+    from k8slearn.recording.record import redact_value
 
     secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "team-a"},
               "data": {"password": base64.b64encode(b"hunter2").decode()}, "type": "Opaque"}

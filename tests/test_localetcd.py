@@ -6,8 +6,9 @@ import sys
 
 import pytest
 
-from k8slearn import etcd as etcdmod
-from k8slearn.localetcd import EtcdNotFound, LocalEtcd, find_etcd
+from k8slearn.cluster import etcd as etcdmod
+from k8slearn.recording import etcdlog
+from k8slearn.cluster.localetcd import EtcdNotFound, LocalEtcd, find_etcd
 
 
 def test_starts_on_loopback_and_stops_cleanly():
@@ -53,7 +54,7 @@ def test_recorded_writes_replay_at_the_same_revisions():
     with LocalEtcd() as src:
         c = src.client()
         start = etcdmod.current_revision(c)
-        rec = etcdmod.OpsRecorder(c, start + 1)
+        rec = etcdlog.OpsRecorder(c, start + 1)
         c.put("/registry/a", b"one")
         c.put("/elsewhere", b"not under the prefix")
         c.put("/registry/a", b"two")
@@ -66,16 +67,16 @@ def test_recorded_writes_replay_at_the_same_revisions():
     assert [o.op for o in ops] == ["put", "put", "put", "put", "delete"]
     assert ops[3].lease_ttl == 600
     # a gap before the ops: replay must fill it so revisions match exactly
-    shifted = [etcdmod.Op(o.rev + 5, o.op, o.key, o.value, o.lease_ttl) for o in ops]
+    shifted = [etcdlog.Op(o.rev + 5, o.op, o.key, o.value, o.lease_ttl) for o in ops]
     lines = [o.to_json() for o in shifted]
-    restored = [etcdmod.Op.from_json(line) for line in lines]
+    restored = [etcdlog.Op.from_json(line) for line in lines]
     assert restored == shifted
     with LocalEtcd() as dst:
         c2 = dst.client()
-        final = etcdmod.apply_ops(c2, restored)
+        final = etcdlog.apply_ops(c2, restored)
         assert final == shifted[-1].rev
         got = {kv.key: (kv.value, kv.mod_revision - 5, kv.create_revision - 5, kv.version)
-               for kv in etcdmod.Etcd(c2).range("/") if kv.key != etcdmod.FILLER_KEY.decode()}
+               for kv in etcdmod.Etcd(c2).range("/") if kv.key != etcdlog.FILLER_KEY.decode()}
         assert got == original
         ev = etcdmod.Etcd(c2).get("/registry/events/ns/e1")
         assert ev.lease != 0 and c2.get_lease_info(ev.lease).grantedTTL == 600
@@ -105,9 +106,9 @@ def test_out_of_order_ops_are_reported():
     from k8slearn.errors import FixtureMissing
 
     with LocalEtcd() as server:
-        ops = [etcdmod.Op(5, "put", "/a", b"x"), etcdmod.Op(4, "put", "/b", b"y")]
+        ops = [etcdlog.Op(5, "put", "/a", b"x"), etcdlog.Op(4, "put", "/b", b"y")]
         with pytest.raises(FixtureMissing, match="out of order"):
-            etcdmod.apply_ops(server.client(), ops)
+            etcdlog.apply_ops(server.client(), ops)
 
 
 def test_a_killed_parent_leaves_no_etcd(tmp_path):
@@ -120,7 +121,7 @@ def test_a_killed_parent_leaves_no_etcd(tmp_path):
 
     if not sys.platform.startswith("linux"):
         pytest.skip("the parent-death signal is Linux-only")
-    code = ("from k8slearn.localetcd import LocalEtcd; import sys, time; s = LocalEtcd().start(); "
+    code = ("from k8slearn.cluster.localetcd import LocalEtcd; import sys, time; s = LocalEtcd().start(); "
             "print(s.proc.pid, flush=True); time.sleep(60)")
     parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     etcd_pid = int(parent.stdout.readline())
@@ -145,21 +146,21 @@ def test_the_recorder_fails_loudly_when_its_watch_dies():
     """A lagging or broken watch must not give a silently partial recording."""
     with LocalEtcd() as src:
         c = src.client()
-        rec = etcdmod.OpsRecorder(c, etcdmod.current_revision(c) + 1)
+        rec = etcdlog.OpsRecorder(c, etcdmod.current_revision(c) + 1)
         c.put("/registry/a", b"one")
         until = etcdmod.current_revision(c)
         src._kill()  # the server goes away under the watch
-        with pytest.raises(etcdmod.RecordingIncomplete, match="record it again"):
+        with pytest.raises(etcdlog.RecordingIncomplete, match="record it again"):
             rec.stop(until_revision=until + 1, timeout=3)
 
 
 def test_a_recorded_delete_of_a_key_replay_never_wrote_keeps_the_revisions():
     """The namespace controller deletes an earlier notebook's objects while the next one is
     recorded: replaying that notebook alone deletes keys it never wrote."""
-    ops = [etcdmod.Op(5, "put", "/registry/a", b"one"), etcdmod.Op(6, "delete", "/registry/written-elsewhere"),
-           etcdmod.Op(7, "put", "/registry/b", b"two")]
+    ops = [etcdlog.Op(5, "put", "/registry/a", b"one"), etcdlog.Op(6, "delete", "/registry/written-elsewhere"),
+           etcdlog.Op(7, "put", "/registry/b", b"two")]
     with LocalEtcd() as dst:
         c = dst.client()
-        assert etcdmod.apply_ops(c, ops) == 7
+        assert etcdlog.apply_ops(c, ops) == 7
         view = etcdmod.Etcd(c, prefix="/registry")
         assert view.get("/registry/b").mod_revision == 7 and view.get("/registry/written-elsewhere") is None

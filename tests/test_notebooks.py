@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from conftest import BUILD, NOTEBOOKS, execute_notebook, notebook_names
+from conftest import BUILD, LIVE, NOTEBOOKS, execute_notebook, notebook_names
 
 NAMES = notebook_names()
 
@@ -32,6 +32,7 @@ def test_notebook_runs_in_replay(name, record_property):
     _no_errors(out)
 
 
+@LIVE
 @pytest.mark.parametrize("name", NAMES)
 def test_notebook_runs_live(name, live_url, record_property):
     """Live, on the suite's own local control plane (every assertion in the notebook runs)."""
@@ -41,13 +42,14 @@ def test_notebook_runs_live(name, live_url, record_property):
     assert records.get("mode", "live") == "live"
 
 
+@LIVE
 @pytest.mark.parametrize("name", NAMES)
 def test_notebook_fresh_recording_replays(name, live_url, record_property):
     """`k8slearn record` on the real apiserver, then replay from what it wrote: recording and
     redaction must not break replay."""
     import os
 
-    from k8slearn import record
+    from k8slearn.recording import record
 
     fresh = BUILD / "fresh-recordings"
     old = os.environ.get("K8SLEARN_RECORDINGS")

@@ -1,4 +1,4 @@
-"""k8slearn.plots and k8slearn.widgets: the summaries are right, the figures hold what they should,
+"""k8slearn.notebook.plots and k8slearn.notebook.widgets: the summaries are right, the figures hold what they should,
 the browser shows what it is asked for and says so when it cannot decode."""
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from k8slearn import codec, plots, widgets  # noqa: E402
-from k8slearn.etcd import KeyValue  # noqa: E402
+from k8slearn.notebook import plots, widgets  # noqa: E402
+from k8slearn.storage import codec  # noqa: E402
+from k8slearn.cluster.etcd import KeyValue  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

@@ -6,9 +6,12 @@ import uuid
 
 import pytest
 
+from conftest import LIVE
 from k8slearn.errors import K8sLearnError
 from k8slearn.retry import (DEFAULT_DURATION, DEFAULT_FACTOR, DEFAULT_JITTER, DEFAULT_STEPS, backoff_delays,
                             is_conflict, retry_on_conflict)
+
+pytestmark = LIVE  # see conftest.LIVE
 
 
 NS, NS2 = (f"k8slearn-retry-{uuid.uuid4().hex[:6]}" for _ in range(2))

@@ -4,13 +4,13 @@ import functools
 import http.server
 import json
 import threading
-from pathlib import Path
 
 import pytest
 
-from k8slearn import codec
-from k8slearn.codec import cli, schema
-from k8slearn.codec.jsonnames import parse_types_go
+from k8slearn.storage import codec
+from k8slearn.cli import codec as cli
+from k8slearn.storage.codec import schema
+from k8slearn.storage.codec.jsonnames import parse_types_go
 
 VERSION = "1.36.0"
 

@@ -5,7 +5,8 @@ import json
 
 import pytest
 
-from k8slearn import transcript
+from conftest import LIVE
+from k8slearn.recording import transcript
 
 
 def test_secret_data_is_redacted_in_objects_lists_and_watch_lines():
@@ -35,6 +36,7 @@ def test_missing_cassette_is_a_clear_error(tmp_path):
         transcript.cassette(tmp_path / "nope.yaml", record=False)
 
 
+@LIVE
 def test_record_then_replay_through_the_official_client(tmp_path, live_api):
     """A cassette recorded from the real kube-apiserver answers the same calls the same way."""
     import uuid

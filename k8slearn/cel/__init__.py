@@ -6,18 +6,18 @@
 * :data:`LIBRARIES` - which library is usable from which Kubernetes release (libraries.py)
 * :class:`CELError` - every error raised here
 """
-from .errors import CELError
-from .engine import KubeValue, Program, compile, evaluate
-from .libraries import COST_LIMITS, LIBRARIES
+from k8slearn.cel.errors import CELError
+from k8slearn.cel.engine import KubeValue, Program, compile, evaluate
+from k8slearn.cel.libraries import COST_LIMITS, LIBRARIES
 
 __all__ = ["CELError", "KubeValue", "Program", "compile", "evaluate", "LIBRARIES", "COST_LIMITS"]
 
 
 def __getattr__(name):  # lazy: the CRD and admission modules are only loaded when used
     if name in ("validate_crd", "Violation", "Violations"):
-        from . import crd
+        from k8slearn.cel import crd
         return getattr(crd, name)
     if name in ("admit", "AdmissionResult"):
-        from . import admission
+        from k8slearn.cel import admission
         return getattr(admission, name)
     raise AttributeError(f"module 'k8slearn.cel' has no attribute {name!r}")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import functools
 
-from ._protos import pool_and_classes
+from k8slearn.cel._protos import pool_and_classes
 
 PROTOS = ("k8stypes.proto", "nettypes.proto")
 

@@ -5,7 +5,7 @@ import functools
 import tempfile
 from pathlib import Path
 
-from .errors import CELError
+from k8slearn.cel.errors import CELError
 
 HERE = Path(__file__).parent
 

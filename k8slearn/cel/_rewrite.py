@@ -19,7 +19,7 @@ as accumulator initialiser, ``result`` using the accumulator (cel-spec syntax.pr
 """
 from __future__ import annotations
 
-from ._protos import pool_and_classes
+from k8slearn.cel._protos import pool_and_classes
 
 FORMAT_CONSTANTS = ("dns1123Label", "dns1123Subdomain", "dns1035Label", "qualifiedName",
                     "dns1123LabelPrefix", "dns1123SubdomainPrefix", "dns1035LabelPrefix",

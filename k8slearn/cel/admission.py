@@ -33,9 +33,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._gomsg import cel_go_error
-from .engine import compile as cel_compile
-from .errors import CELError
+from k8slearn.cel._gomsg import cel_go_error
+from k8slearn.cel.engine import compile as cel_compile
+from k8slearn.cel.errors import CELError
 
 _MAX_MESSAGE_BYTES = 5 * 1024  # MaxEvaluatedMessageExpressionSizeBytes, apiserver pkg/apis/cel/config.go
 _REASON_CODE = {"Unauthorized": 401, "Forbidden": 403, "Invalid": 422, "RequestEntityTooLarge": 413}

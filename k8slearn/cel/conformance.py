@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import CELError
+from k8slearn.cel.errors import CELError
 
 
 
@@ -42,7 +42,7 @@ class ConformanceCase:
 
 
 def _message_classes() -> dict[str, type]:
-    from ._protos import pool_and_classes
+    from k8slearn.cel._protos import pool_and_classes
 
     _, classes = pool_and_classes("conformance.proto")
     return {n: classes[f"k8slearn.celconf.{n}"] for n in ("SimpleTestFile", "Value")}

@@ -42,9 +42,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ._gomsg import bad_value, cel_go_error
-from .engine import compile as cel_compile
-from .errors import CELError
+from k8slearn.cel._gomsg import bad_value, cel_go_error
+from k8slearn.cel.engine import compile as cel_compile
+from k8slearn.cel.errors import CELError
 
 _REASON_TEXT = {
     "FieldValueInvalid": "Invalid value",

@@ -17,8 +17,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
-from . import _rewrite
-from .errors import CELError
+from k8slearn.cel import _rewrite
+from k8slearn.cel.errors import CELError
 
 # Extensions of the Kubernetes base environment that cel-cpp provides natively
 # (base.go: ext.Strings, ext.Sets, cel.OptionalTypes, ext.TwoVarComprehensions).
@@ -44,15 +44,15 @@ class KubeValue:
 
 
 def _cel():
-    from ._decl import cel
+    from k8slearn.cel._decl import cel
     return cel()
 
 
 @functools.lru_cache(maxsize=1)
 def _function_decls():
-    from . import (lib_comprehensions, lib_format, lib_lists_regex, lib_net, lib_quantity,
+    from k8slearn.cel import (lib_comprehensions, lib_format, lib_lists_regex, lib_net, lib_quantity,
                    lib_semver, lib_url)
-    from ._decl import build
+    from k8slearn.cel._decl import build
     decls = []
     for lib in (lib_lists_regex, lib_url, lib_quantity, lib_net, lib_semver, lib_format,
                 lib_comprehensions):
@@ -73,8 +73,8 @@ def _var_type(value: Any):
 def _env(var_types: tuple[tuple[str, str], ...]):
     from cel_expr_python.ext import ext_strings
 
-    from ._decl import PROTOS
-    from ._protos import pool_and_classes
+    from k8slearn.cel._decl import PROTOS
+    from k8slearn.cel._protos import pool_and_classes
 
     c = _cel()
     pool, _ = pool_and_classes(*PROTOS)
@@ -129,7 +129,7 @@ def to_python(value: Any) -> Any:
         text = value.value
         if name == "kubernetes.Quantity":
             from fractions import Fraction
-            from .lib_quantity import format_quantity
+            from k8slearn.cel.lib_quantity import format_quantity
             text = format_quantity(Fraction(text))
         return KubeValue(name, text)
     c = _cel()

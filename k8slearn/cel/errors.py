@@ -1,7 +1,7 @@
 """Errors raised by :mod:`k8slearn.cel`."""
 from __future__ import annotations
 
-from ..errors import K8sLearnError
+from k8slearn.errors import K8sLearnError
 
 
 class CELError(K8sLearnError):

@@ -11,8 +11,8 @@ Semantics from cel-spec's extension doc (https://github.com/google/cel-spec, doc
 """
 from __future__ import annotations
 
-from ._decl import TYPES as T, decl
-from ._rewrite import MAP_INSERT_IMPL
+from k8slearn.cel._decl import TYPES as T, decl
+from k8slearn.cel._rewrite import MAP_INSERT_IMPL
 
 
 def _insert_kv(m, key, value):

@@ -22,8 +22,8 @@ import datetime
 import re
 from urllib.parse import urlsplit
 
-from ._decl import TYPES as T, cel, decl, msg_class
-from ._rewrite import FORMAT_CONSTANTS, NAMED_IMPL, VALIDATE_IMPL
+from k8slearn.cel._decl import TYPES as T, cel, decl, msg_class
+from k8slearn.cel._rewrite import FORMAT_CONSTANTS, NAMED_IMPL, VALIDATE_IMPL
 
 _DNS1123_LABEL_FMT = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 _DNS1123_LABEL_MSG = ("a lowercase RFC 1123 label must consist of lower case alphanumeric "

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime
 import re
 
-from ._decl import TYPES as T, decl
+from k8slearn.cel._decl import TYPES as T, decl
 
 
 def _is_sorted(lst):

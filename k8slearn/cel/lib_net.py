@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from ._decl import TYPES as T, decl, msg_class
+from k8slearn.cel._decl import TYPES as T, decl, msg_class
 
 
 def parse_ip(s: str):

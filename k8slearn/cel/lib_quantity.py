@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
-from ._decl import TYPES as T, decl, msg_class
+from k8slearn.cel._decl import TYPES as T, decl, msg_class
 
 _SUFFIX = {
     "Ki": 2 ** 10, "Mi": 2 ** 20, "Gi": 2 ** 30, "Ti": 2 ** 40, "Pi": 2 ** 50, "Ei": 2 ** 60,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from ._decl import TYPES as T, decl, msg_class
+from k8slearn.cel._decl import TYPES as T, decl, msg_class
 
 # The regular expression published on semver.org (section "Is there a suggested regular
 # expression"), written out here.

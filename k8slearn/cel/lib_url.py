@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, quote, urlsplit
 
-from ._decl import TYPES as T, decl, msg_class
+from k8slearn.cel._decl import TYPES as T, decl, msg_class
 
 
 def _parse(s: str):

@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import K8sLearnError
+from k8slearn.errors import K8sLearnError
 
 ROOT = Path(__file__).resolve().parents[2]
 MODULES = ROOT / "controlplane"

@@ -19,8 +19,8 @@ import os
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
-from ..errors import ClusterRefused, ClusterUnreachable, K8sLearnError
-from . import kubeconfig
+from k8slearn.errors import ClusterRefused, ClusterUnreachable, K8sLearnError
+from k8slearn.cluster import kubeconfig
 
 LOCAL_CONTEXT = "k8slearn-local"
 KIND_CONTEXT = "kind-k8slearn"
@@ -66,7 +66,7 @@ def guard_context(context: str) -> str:
                              "curriculum's clusters listen on this machine's loopback address only. Recreate it "
                              "with `k8slearn cluster up`, or opt in with K8SLEARN_ALLOW_CONTEXT.")
     if context == LOCAL_CONTEXT:
-        from . import local
+        from k8slearn.cluster import local
 
         state = local.load_state()
         if not state or state["api"] != server:
@@ -124,11 +124,11 @@ class Runtime:
 
     def etcd_client(self):
         if self.name == "local":
-            from . import local
+            from k8slearn.cluster import local
 
             return local.etcd_client()
         if self.name == "kind":
-            from .. import kind
+            from k8slearn.cluster import kind
 
             return kind.etcd_client()
         raise K8sLearnError(f"live mode reads etcd only on the curriculum's own clusters; context {self.context!r} "
@@ -136,18 +136,18 @@ class Runtime:
 
     def apiserver_flags(self, api) -> list[str]:
         if self.name == "local":
-            from . import local
+            from k8slearn.cluster import local
 
             return local.flags()["kube-apiserver"]
         if self.name == "kind":
-            from .. import kind
+            from k8slearn.cluster import kind
 
             return kind.apiserver_flags(api)
         return []
 
     def describe(self) -> str:
         if self.name == "local":
-            from . import local
+            from k8slearn.cluster import local
 
             return f"the local control plane ({self.context}, {local.load_state()['api']})"
         if self.name == "kind":
@@ -156,11 +156,11 @@ class Runtime:
 
     def etcd_description(self) -> str:
         if self.name == "local":
-            from . import local
+            from k8slearn.cluster import local
 
             return f"the local control plane's etcd (https://127.0.0.1:{local.load_state()['ports']['etcd']})"
         if self.name == "kind":
-            from .. import kind
+            from k8slearn.cluster import kind
 
             return f"the Kind node's etcd via 127.0.0.1:{kind.ETCD_HOST_PORT}"
         return "none"

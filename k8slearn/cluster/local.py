@@ -31,8 +31,8 @@ from pathlib import Path
 
 import yaml
 
-from ..errors import K8sLearnError
-from . import addons, binaries, kubeconfig, pki
+from k8slearn.errors import K8sLearnError
+from k8slearn.cluster import addons, binaries, kubeconfig, pki
 
 CONTEXT = "k8slearn-local"
 NODE = "k8slearn-worker"
@@ -150,7 +150,7 @@ def apiserver_args(d: Path, ports: dict, opts: Options) -> list[str]:
 def controller_manager_args(d: Path, ports: dict) -> list[str]:
     pk, conf = d / "pki", d / "controller-manager.conf"
     return [
-        f"--allocate-node-cidrs=true", f"--cluster-cidr={POD_CIDR}", f"--service-cluster-ip-range={SERVICE_CIDR}",
+        "--allocate-node-cidrs=true", f"--cluster-cidr={POD_CIDR}", f"--service-cluster-ip-range={SERVICE_CIDR}",
         f"--authentication-kubeconfig={conf}", f"--authorization-kubeconfig={conf}", f"--kubeconfig={conf}",
         "--bind-address=127.0.0.1", f"--secure-port={ports['kube-controller-manager']}",
         f"--client-ca-file={pk / 'ca.crt'}", f"--requestheader-client-ca-file={pk / 'front-proxy-ca.crt'}",

@@ -23,17 +23,17 @@ import platform
 import shutil
 import sys
 import tempfile
-from datetime import date
 from pathlib import Path
 
 import yaml
 
-from . import __version__
-from . import etcd as etcdmod
-from .errors import K8sLearnError
+from k8slearn import __version__
+from k8slearn.cluster import etcd as etcdmod
+from k8slearn.recording import etcdlog
+from k8slearn.errors import K8sLearnError
 
 def notebooks_dir() -> Path:
-    from .lab import data_dir
+    from k8slearn.recording.layout import data_dir
 
     return data_dir().parent / "notebooks"
 
@@ -45,7 +45,7 @@ def notebook_names() -> list[str]:
 def versions() -> dict:
     from importlib.metadata import version
 
-    from .localetcd import etcd_version
+    from k8slearn.cluster.localetcd import etcd_version
 
     out = {"k8slearn": __version__, "python": platform.python_version(), "etcd": etcd_version()}
     for pkg in ("kubernetes", "vcrpy", "papermill", "protobuf"):
@@ -75,8 +75,8 @@ def redact_value(key: str, value: bytes) -> bytes:
     """
     if "/secrets/" not in key or curriculum_secret(key):
         return value
-    from . import codec
-    from .transcript import REDACTED
+    from k8slearn.storage import codec
+    from k8slearn.recording.transcript import REDACTED
 
     try:
         d = codec.decode(value)
@@ -130,7 +130,7 @@ def provenance(rt, facts: dict, started: str, names: list[str]) -> dict:
     """provenance.yaml: how the recording was made, from what, with which versions."""
     from kubernetes import client as k8s
 
-    from .cluster import binaries, live
+    from k8slearn.cluster import binaries, live
 
     api = rt.api_client()
     v = k8s.VersionApi(api).get_code()
@@ -146,7 +146,7 @@ def provenance(rt, facts: dict, started: str, names: list[str]) -> dict:
         "versions": versions(),
     }
     if rt.name == "local":
-        from .cluster import local
+        from k8slearn.cluster import local
 
         st = local.load_state()
         built = binaries.build_info()
@@ -160,7 +160,7 @@ def provenance(rt, facts: dict, started: str, names: list[str]) -> dict:
                         "CoreDNS add-on objects are created through the API (their Pods run under kwok); no "
                         "kube-proxy and no CNI, so their objects are absent from the keyspace")
     elif rt.name == "kind":
-        from . import kind
+        from k8slearn.cluster import kind
 
         prov["kind"] = kind.tool_version("kind")
         prov["flags"] = {"kube-apiserver": facts.get("apiserver_flags", [])}
@@ -175,7 +175,7 @@ def provenance(rt, facts: dict, started: str, names: list[str]) -> dict:
 def _scrub_paths(obj, state_dir: str):
     """Replace the machine's state and cache folders in recorded command lines by <state>, <cache>."""
     if isinstance(obj, str):
-        from .cluster import binaries
+        from k8slearn.cluster import binaries
 
         return obj.replace(state_dir, "<state>").replace(str(binaries.cache_dir()), "<cache>")
     if isinstance(obj, list):
@@ -191,8 +191,9 @@ def record_live(names: list[str] | None = None, name: str | None = None) -> Path
 
     from tqdm.auto import tqdm
 
-    from .cluster import live
-    from .lab import live_cluster_facts, recordings_dir
+    from k8slearn.cluster import live
+    from k8slearn.lab import live_cluster_facts
+    from k8slearn.recording.layout import recordings_dir
 
     rt = live.runtime()
     if rt.name == "other":
@@ -208,7 +209,7 @@ def record_live(names: list[str] | None = None, name: str | None = None) -> Path
     names = names or notebook_names()
     state_dir = ""
     if rt.name == "local":
-        from .cluster import local
+        from k8slearn.cluster import local
 
         state_dir = local.load_state()["dir"]
     facts = _scrub_paths(facts, state_dir) if state_dir else facts
@@ -216,17 +217,17 @@ def record_live(names: list[str] | None = None, name: str | None = None) -> Path
     view = etcdmod.Etcd(client, prefix="")
     snapshot = sorted(view.range(""), key=lambda kv: kv.mod_revision)
     ttls = _lease_ttls(client, snapshot)
-    base = [etcdmod.Op(kv.mod_revision, "put", kv.key, redact_value(kv.key, kv.value), ttls.get(kv.lease))
+    base = [etcdlog.Op(kv.mod_revision, "put", kv.key, redact_value(kv.key, kv.value), ttls.get(kv.lease))
             for kv in snapshot]
-    etcdmod.write_ops(out / "base.jsonl", base)
+    etcdlog.write_ops(out / "base.jsonl", base)
     (out / "cluster.yaml").write_text(yaml.safe_dump(facts, sort_keys=False))
     logs = Path(tempfile.mkdtemp(prefix="k8slearn-record-"))
     for nb in tqdm(names, desc="recording", unit="notebook"):
         run_notebook(nb, out, logs)
         ops_file = out / "notebooks" / nb / "etcd.jsonl"
-        ops = [etcdmod.Op(o.rev, o.op, o.key, redact_value(o.key, o.value), o.lease_ttl)
-               for o in etcdmod.read_ops(ops_file)]
-        etcdmod.write_ops(ops_file, ops)
+        ops = [etcdlog.Op(o.rev, o.op, o.key, redact_value(o.key, o.value), o.lease_ttl)
+               for o in etcdlog.read_ops(ops_file)]
+        etcdlog.write_ops(ops_file, ops)
     prov = provenance(rt, facts, started, names)
     prov = _scrub_paths(prov, state_dir) if state_dir else prov
     (out / "provenance.yaml").write_text(yaml.safe_dump(prov, sort_keys=False, allow_unicode=True))

@@ -29,9 +29,9 @@ from typing import Any, Callable
 
 from google.protobuf.descriptor import FieldDescriptor
 
-from . import gotime
-from .errors import DecodeError, EncodeError
-from .jsonnames import GoField, MessageFacts
+from k8slearn.storage.codec import gotime
+from k8slearn.storage.codec.errors import DecodeError, EncodeError
+from k8slearn.storage.codec.jsonnames import GoField, MessageFacts
 
 META = "k8s.io.apimachinery.pkg.apis.meta.v1."
 TIME = META + "Time"
@@ -382,7 +382,7 @@ class Converters:
                     add(f"    v = {get}\n    if v:\n        out[{key}] = {val}")
         add("    return out")
         source = "\n".join(lines) + "\n"
-        exec(compile(source, f"<k8slearn.codec decoder {desc.full_name}>", "exec"), env)
+        exec(compile(source, f"<k8slearn.storage.codec decoder {desc.full_name}>", "exec"), env)
         fn = env["decode"]
         fn.__qualname__ = fn.__name__ = "decode_" + desc.name
         fn.source = source  # for debugging: print(schema.converters.decoder(desc).source)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 
-from .errors import K8sLearnError
+from k8slearn.errors import K8sLearnError
 
 __all__ = ["WidgetError", "render", "KeyBrowser"]
 
@@ -34,7 +34,7 @@ def render(key: str, value: bytes, *, mod_revision: int | None = None, hex_bytes
     Never raises for a value it cannot decode: the header says why (a learner browsing a
     live keyspace will meet types the built-in schema does not know).
     """
-    from . import codec
+    from k8slearn.storage import codec
 
     if not isinstance(value, (bytes, bytearray)):
         raise WidgetError(f"value of {key} must be bytes, got {type(value).__name__}")
@@ -70,7 +70,7 @@ def render(key: str, value: bytes, *, mod_revision: int | None = None, hex_bytes
 class KeyBrowser:
     """A Dropdown of etcd keys; picking one shows its decoded object and hex view.
 
-    ``kvs`` are ``k8slearn.etcd.KeyValue``s (anything with ``key``, ``value`` and
+    ``kvs`` are ``k8slearn.cluster.etcd.KeyValue``s (anything with ``key``, ``value`` and
     ``mod_revision``). ``.widget`` is what to display; ``.show(key)`` updates it and
     returns the text shown.
     """

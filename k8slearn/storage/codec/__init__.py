@@ -1,6 +1,6 @@
 """The storage codec: the values kube-apiserver writes to etcd, decoded and encoded.
 
-    >>> from k8slearn import codec
+    >>> from k8slearn.storage import codec
     >>> d = codec.decode(value)            # protobuf / json / yaml / cbor / text / encrypted
     >>> d.kind, d.obj["metadata"]["name"]
     >>> codec.encode(d.obj) == value       # protobuf bytes exactly as Kubernetes writes them
@@ -10,10 +10,10 @@
 ``codec.schema.load("1.36.0")`` after ``k8slearn schema fetch --kubernetes-version 1.36.0``.
 """
 
-from . import schema
-from .detect import Decoded, decode, encode, to_json
-from .envelope import annotate_envelope, hexdump
-from .errors import DecodeError, EncodeError, SchemaError
+from k8slearn.storage.codec import schema
+from k8slearn.storage.codec.detect import Decoded, decode, encode, to_json
+from k8slearn.storage.codec.envelope import annotate_envelope, hexdump
+from k8slearn.storage.codec.errors import DecodeError, EncodeError, SchemaError
 
 __all__ = [
     "to_json",

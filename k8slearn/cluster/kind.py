@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from .errors import K8sLearnError
+from k8slearn.errors import K8sLearnError
 
 CLUSTER = "k8slearn"
 CONTEXT = f"kind-{CLUSTER}"  # = cluster.live.KIND_CONTEXT

@@ -19,7 +19,7 @@ import base64
 import json
 from pathlib import Path
 
-from .errors import FixtureMissing, NotRecorded
+from k8slearn.errors import FixtureMissing, NotRecorded
 
 REDACTED = base64.b64encode(b"REDACTED").decode()
 CURRICULUM_NAMESPACE = "k8slearn-"

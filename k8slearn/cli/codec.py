@@ -28,13 +28,13 @@ def _error(msg: str) -> int:
 
 
 def _schema_for(version: str | None):
-    from . import schema
+    from k8slearn.storage.codec import schema
 
     return schema.load(version) if version else None
 
 
 def cmd_decode(args: argparse.Namespace) -> int:
-    from . import DecodeError, SchemaError, annotate_envelope, decode, hexdump, to_json
+    from k8slearn.storage.codec import DecodeError, SchemaError, annotate_envelope, decode, hexdump, to_json
 
     try:
         value = _read_input(args.file)
@@ -79,7 +79,7 @@ def cmd_decode(args: argparse.Namespace) -> int:
 
 
 def cmd_encode(args: argparse.Namespace) -> int:
-    from . import DecodeError, EncodeError, SchemaError, decode, encode
+    from k8slearn.storage.codec import DecodeError, EncodeError, SchemaError, decode, encode
 
     try:
         data = _read_input(args.file)
@@ -97,7 +97,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
 
 
 def cmd_schema_fetch(args: argparse.Namespace) -> int:
-    from . import SchemaError, schema
+    from k8slearn.storage.codec import SchemaError, schema
 
     try:
         path = schema.fetch(args.kubernetes_version, base_url=args.base_url)
@@ -109,7 +109,7 @@ def cmd_schema_fetch(args: argparse.Namespace) -> int:
 
 
 def cmd_schema_list(args: argparse.Namespace) -> int:
-    from . import schema
+    from k8slearn.storage.codec import schema
 
     versions = schema.cached_versions()
     if not versions:

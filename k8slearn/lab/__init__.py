@@ -23,55 +23,13 @@ from pathlib import Path
 
 import yaml
 
-from . import __version__
-from .errors import ClusterUnreachable, FixtureMissing, K8sLearnError
+from k8slearn import __version__
+from k8slearn.errors import FixtureMissing, K8sLearnError
+from k8slearn.recording.layout import choose_recording
 
 MODES = ("auto", "live", "replay", "record")
-RECORD_MIME = "application/vnd.k8slearn.record+json"
+RECORD_MIME = "application/vnd.k8slearn.recording.record+json"
 REPLAY_HOST = "https://k8slearn-replay.invalid"
-
-
-# ------------------------------------------------------------------ where the data lives
-
-def data_dir() -> Path:
-    """The project's data/ folder: $K8SLEARN_DATA, else found from the working folder up."""
-    env = os.environ.get("K8SLEARN_DATA")
-    if env:
-        return Path(env)
-    for base in [Path.cwd(), *Path.cwd().parents, Path(__file__).resolve().parents[1]]:
-        if (base / "data").is_dir() and (base / "notebooks").is_dir():
-            return base / "data"
-    raise FixtureMissing("cannot find the project's data/ folder: run the notebook from the "
-                         "project's notebooks/ folder or set K8SLEARN_DATA to the data/ path")
-
-
-def recordings_dir() -> Path:
-    """Where recordings live: $K8SLEARN_RECORDINGS (the test suite's fresh ones), else data/recordings."""
-    env = os.environ.get("K8SLEARN_RECORDINGS")
-    return Path(env) if env else data_dir() / "recordings"
-
-
-def recordings() -> dict[str, dict]:
-    """Every recording with its provenance."""
-    out = {}
-    for p in sorted(recordings_dir().glob("*/provenance.yaml")):
-        out[p.parent.name] = yaml.safe_load(p.read_text())
-    return out
-
-
-def choose_recording() -> Path:
-    """$K8SLEARN_RECORDING, else the newest recording recorded from a real cluster."""
-    root = recordings_dir()
-    name = os.environ.get("K8SLEARN_RECORDING")
-    if name:
-        if not (root / name / "provenance.yaml").is_file():
-            raise FixtureMissing(f"K8SLEARN_RECORDING={name}: no such recording in {root}")
-        return root / name
-    real = sorted((p.get("date", ""), n) for n, p in recordings().items() if p.get("provenance") == "recorded")
-    if real:
-        return root / real[-1][1]
-    raise FixtureMissing(f"no recording in {root}; make one with `make record` (or `k8slearn record` beside a "
-                         "running cluster)")
 
 
 def resolve_mode(mode: str) -> tuple[str, str]:
@@ -89,7 +47,7 @@ def resolve_mode(mode: str) -> tuple[str, str]:
         return "replay", "running on Binder (no cluster there)"
     if os.environ.get("CI"):
         return "replay", "running in CI (CI is set)"
-    from .cluster import live
+    from k8slearn.cluster import live
 
     ctx, why = live.answers()
     return ("live", why) if ctx else ("replay", f"{why}; replaying recorded data")
@@ -195,7 +153,7 @@ class Lab:
     # -------------------------------------------------------------- resources
     def sandbox(self):
         """A fresh, empty, real etcd on loopback (stopped by `lab.close()`): `.client()`, `.endpoint`."""
-        from .localetcd import LocalEtcd
+        from k8slearn.cluster.localetcd import LocalEtcd
 
         s = LocalEtcd(name="sandbox").start()
         self._sandboxes.append(s)
@@ -205,7 +163,7 @@ class Lab:
         """Create (if needed) a `k8slearn-` namespace for this notebook; deleted by `lab.close()`."""
         from kubernetes import client
 
-        from .cluster.live import guard_namespace
+        from k8slearn.cluster.live import guard_namespace
 
         guard_namespace(name)
         v1 = client.CoreV1Api(self.api)
@@ -252,9 +210,10 @@ class Lab:
 # ------------------------------------------------------------------ the three ways to build a Lab
 
 def _replay(lab: Lab):
-    from . import etcd as etcdmod
-    from . import transcript
-    from .localetcd import LocalEtcd, etcd_version
+    from k8slearn.cluster import etcd as etcdmod
+    from k8slearn.recording import etcdlog
+    from k8slearn.recording import transcript
+    from k8slearn.cluster.localetcd import LocalEtcd, etcd_version
 
     rec = choose_recording()
     prov = yaml.safe_load((rec / "provenance.yaml").read_text())
@@ -266,9 +225,9 @@ def _replay(lab: Lab):
     server = LocalEtcd(name="replay").start()
     lab._closers.append(server.stop)
     client = server.client()
-    base = etcdmod.read_ops(rec / "base.jsonl")
-    mine = etcdmod.read_ops(nb / "etcd.jsonl")
-    final = etcdmod.apply_ops(client, base + mine)
+    base = etcdlog.read_ops(rec / "base.jsonl")
+    mine = etcdlog.read_ops(nb / "etcd.jsonl")
+    final = etcdlog.apply_ops(client, base + mine)
     reads = json.loads((nb / "reads.json").read_text()) if (nb / "reads.json").is_file() else []
     lab.etcd = etcdmod.Etcd(client, prefix=lab.cluster.get("etcd_prefix", "/registry"),
                             pins=etcdmod.ReadPins("replay", reads), label="replayed")
@@ -283,8 +242,8 @@ def _replay(lab: Lab):
 
 
 def _live(lab: Lab):
-    from . import etcd as etcdmod
-    from .cluster import live
+    from k8slearn.cluster import etcd as etcdmod
+    from k8slearn.cluster import live
 
     rt = live.runtime()
     lab.runtime = rt
@@ -319,9 +278,10 @@ def live_cluster_facts(api, rt) -> dict:
 def _record(lab: Lab):
     """Record mode (`k8slearn record` only): run live and write what the cluster answered into
     $K8SLEARN_RECORD_DIR, which `record.run_notebook` sets for the notebook's kernel."""
-    from . import etcd as etcdmod
-    from . import transcript
-    from .cluster import live
+    from k8slearn.cluster import etcd as etcdmod
+    from k8slearn.recording import etcdlog
+    from k8slearn.recording import transcript
+    from k8slearn.cluster import live
 
     folder = Path(os.environ["K8SLEARN_RECORD_DIR"])
     out = folder / "notebooks" / lab.notebook
@@ -333,7 +293,7 @@ def _record(lab: Lab):
     etcd_client = rt.etcd_client()
     pins = etcdmod.ReadPins("record")
     start = etcdmod.current_revision(etcd_client)
-    ops = etcdmod.OpsRecorder(etcd_client, start + 1)
+    ops = etcdlog.OpsRecorder(etcd_client, start + 1)
     cas = transcript.cassette(out / "api.yaml", record=True)
     cas.__enter__()
 
@@ -342,7 +302,7 @@ def _record(lab: Lab):
         cas.__exit__(None, None, None)
         if not (out / "api.yaml").is_file():  # vcrpy writes nothing when no request was made
             (out / "api.yaml").write_text("interactions: []\nversion: 1\n")
-        etcdmod.write_ops(out / "etcd.jsonl", ops.stop(end))
+        etcdlog.write_ops(out / "etcd.jsonl", ops.stop(end))
         (out / "reads.json").write_text(json.dumps(pins.revisions) + "\n")
 
     lab._closers.append(finish)

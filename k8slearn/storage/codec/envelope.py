@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import DecodeError
+from k8slearn.storage.codec.errors import DecodeError
 
 MAGIC = b"k8s\x00"
 _WIRE_NAMES = {0: "varint", 1: "fixed64", 2: "bytes", 5: "fixed32"}
@@ -73,7 +73,7 @@ _UNKNOWN: list = []
 
 def _unknown_class():
     if not _UNKNOWN:
-        from .schema import builtin
+        from k8slearn.storage.codec.schema import builtin
 
         schema = builtin()
         _UNKNOWN.append(schema.message_class(schema.pool.FindMessageTypeByName("k8s.io.apimachinery.pkg.runtime.Unknown")))

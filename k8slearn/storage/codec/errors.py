@@ -1,6 +1,6 @@
-"""Exception types of :mod:`k8slearn.codec` (all under the package's K8sLearnError)."""
+"""Exception types of :mod:`k8slearn.storage.codec` (all under the package's K8sLearnError)."""
 
-from ..errors import K8sLearnError
+from k8slearn.errors import K8sLearnError
 
 
 class DecodeError(K8sLearnError, ValueError):

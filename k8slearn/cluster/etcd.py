@@ -1,0 +1,180 @@
+"""Reading etcd as kube-apiserver left it: keys, values, revisions.
+
+`Etcd` wraps a real etcd client (the cluster's in live mode, the local one everywhere
+else). Every value it returns carries etcd's own bookkeeping: create_revision,
+mod_revision (what the API calls resourceVersion), version and lease.
+
+Replay keeps the answers honest: the local etcd holds the whole recorded history, and the
+n-th read a notebook makes is served at the revision the n-th read saw when recorded
+(`ReadPins`), so "before" and "after" reads show what they showed then.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from k8slearn.errors import NotRecorded
+
+
+def prefix_end(prefix: bytes) -> bytes:
+    """The range end that selects every key starting with `prefix` (etcd's convention)."""
+    if not prefix:
+        return b"\0"
+    b = bytearray(prefix)
+    for i in range(len(b) - 1, -1, -1):
+        if b[i] < 0xFF:
+            b[i] += 1
+            return bytes(b[: i + 1])
+    return b"\0"
+
+
+def _b(x) -> bytes:
+    return x if isinstance(x, bytes) else str(x).encode()
+
+
+@dataclass(frozen=True)
+class KeyValue:
+    """One etcd key-value with the revisions etcd keeps beside it."""
+
+    key: str
+    value: bytes
+    create_revision: int
+    mod_revision: int
+    version: int
+    lease: int = 0
+
+    @cached_property
+    def decoded(self):
+        """The value decoded by k8slearn's codec (`codec.Decoded`)."""
+        from k8slearn.storage import codec
+
+        return codec.decode(self.value)
+
+    @property
+    def obj(self):
+        return self.decoded.obj
+
+
+@dataclass
+class ReadPins:
+    """Revisions of the reads a notebook made, in order: written in record, used in replay."""
+
+    mode: str = "off"  # "off" | "record" | "replay"
+    revisions: list[int] = field(default_factory=list)
+    _next: int = 0
+
+    def revision_for_read(self) -> int | None:
+        if self.mode != "replay":
+            return None
+        if self._next >= len(self.revisions):
+            raise NotRecorded(
+                f"etcd read #{self._next + 1} was not recorded (the recording holds "
+                f"{len(self.revisions)} reads); this notebook reads etcd more often than when it "
+                "was recorded: re-record it with `k8slearn record`"
+            )
+        rev = self.revisions[self._next]
+        self._next += 1
+        return rev
+
+    def saw(self, revision: int):
+        if self.mode == "record":
+            self.revisions.append(int(revision))
+
+
+class Etcd:
+    """Read access to an etcd keyspace, with values decoded on demand."""
+
+    def __init__(self, client, *, prefix: str = "/registry", pins: ReadPins | None = None,
+                 label: str = "etcd"):
+        self.client = client
+        self.prefix = prefix
+        self.pins = pins or ReadPins()
+        self.label = label
+        self._lock = threading.Lock()
+
+    def __repr__(self):
+        return f"<k8slearn.Etcd {self.label} prefix={self.prefix!r}>"
+
+    def _range(self, key: bytes, range_end: bytes | None = None, *, keys_only=False, limit=0,
+               revision: int | None = None):
+        from pyetcd.etcdrpc import rpc_pb2
+
+        with self._lock:
+            pinned = self.pins.revision_for_read()
+            req = rpc_pb2.RangeRequest(key=key, range_end=range_end or b"", keys_only=keys_only,
+                                       limit=limit, revision=revision or pinned or 0,
+                                       sort_order=rpc_pb2.RangeRequest.ASCEND,
+                                       sort_target=rpc_pb2.RangeRequest.KEY)
+            resp = self.client.kvstub.Range(req, self.client.timeout,
+                                            credentials=self.client.call_credentials,
+                                            metadata=self.client.metadata)
+            self.pins.saw(resp.header.revision)
+        kvs = [KeyValue(kv.key.decode("utf-8", "replace"), kv.value, kv.create_revision,
+                        kv.mod_revision, kv.version, kv.lease) for kv in resp.kvs]
+        return (pinned or resp.header.revision) if not revision else revision, kvs
+
+    def get(self, key: str, *, revision: int | None = None) -> KeyValue | None:
+        """The key's current value (or at `revision`), None when absent."""
+        _, kvs = self._range(_b(key), revision=revision)
+        return kvs[0] if kvs else None
+
+    def range(self, prefix: str | None = None, *, keys_only: bool = False,
+              revision: int | None = None) -> list[KeyValue]:
+        """Every key under `prefix` (default: the apiserver's prefix), sorted by key."""
+        p = _b(self.prefix if prefix is None else prefix)
+        start = p or b"\0"  # the empty prefix: every key (etcd wants a non-empty start key)
+        _, kvs = self._range(start, prefix_end(p), keys_only=keys_only, revision=revision)
+        return kvs
+
+    def revision(self) -> int:
+        """etcd's current revision (the header revision of a read)."""
+        rev, _ = self._range(b"\0", limit=1, keys_only=True)
+        return rev
+
+    def keys(self, prefix: str | None = None) -> list[str]:
+        return [kv.key for kv in self.range(prefix, keys_only=True)]
+
+    def dataframe(self, prefix: str | None = None):
+        """The keyspace as a pandas DataFrame, one row per key."""
+        import pandas as pd
+
+        from k8slearn.storage import keys as keymod
+
+        rows = []
+        for kv in self.range(prefix):
+            try:
+                k = keymod.parse(kv.key, prefix=self.prefix)
+                resource, group, ns, name = k.resource, k.group, k.namespace, k.name
+            except Exception:
+                resource = group = ns = name = None
+            try:
+                enc = kv.decoded.encoding
+            except Exception:
+                enc = "undecodable"
+            rows.append(dict(key=kv.key, resource=resource, group=group, namespace=ns, name=name,
+                             encoding=enc, size=len(kv.value), create_revision=kv.create_revision,
+                             mod_revision=kv.mod_revision, version=kv.version, lease=kv.lease))
+        return pd.DataFrame(rows)
+
+
+def txn(client, compare=(), success=(), failure=()):
+    """An etcd transaction returning (succeeded, responses, header revision)."""
+    from pyetcd.etcdrpc import rpc_pb2
+
+    req = rpc_pb2.TxnRequest(compare=[c.build_message() for c in compare],
+                             success=client._ops_to_requests(list(success)),
+                             failure=client._ops_to_requests(list(failure)))
+    resp = client.kvstub.Txn(req, client.timeout, credentials=client.call_credentials,
+                             metadata=client.metadata)
+    return resp.succeeded, list(resp.responses), resp.header.revision
+
+
+def current_revision(client) -> int:
+    from pyetcd.etcdrpc import rpc_pb2
+
+    resp = client.kvstub.Range(rpc_pb2.RangeRequest(key=b"\0", limit=1, keys_only=True),
+                               client.timeout, credentials=client.call_credentials,
+                               metadata=client.metadata)
+    return resp.header.revision

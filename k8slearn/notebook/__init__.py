@@ -1,0 +1,1 @@
+"""What notebooks show: plots, widgets and the exercises' self-checks."""
