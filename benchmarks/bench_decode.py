@@ -11,7 +11,7 @@ import json
 import random
 import time
 
-from k8slearn import codec
+from k8slearn.storage import codec
 
 
 def _meta(rng: random.Random, i: int, kind: str) -> dict:
