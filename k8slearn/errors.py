@@ -2,7 +2,15 @@
 
 
 class K8sLearnError(Exception):
-    """Base class of every error k8slearn raises on purpose."""
+    """Base class of every error k8slearn raises on purpose.
+
+    The message says what is wrong (and, in most places, what to do); `hint` may add the fix
+    as a separate line, which the command line prints under the message.
+    """
+
+    def __init__(self, message: str = "", hint: str | None = None):
+        super().__init__(message)
+        self.hint = hint
 
 
 class NotRecorded(K8sLearnError):
@@ -14,7 +22,7 @@ class FixtureMissing(K8sLearnError):
 
 
 class ClusterRefused(K8sLearnError):
-    """Live mode refused a cluster that is not the curriculum's Kind cluster."""
+    """Live mode refused a cluster that is not one of the curriculum's own."""
 
 
 class ClusterUnreachable(K8sLearnError):

@@ -1,6 +1,5 @@
 """Live-mode detection and the guard, against the suite's real kube-apiserver on loopback."""
 
-import base64
 
 import pytest
 
@@ -63,22 +62,3 @@ def test_curriculum_context_that_does_not_answer_falls_back_to_replay(kubeconfig
     kubeconfig_for(live.KIND_CONTEXT, "https://127.0.0.1:9")  # nothing listens on port 9
     mode, why = lab.resolve_mode("auto")
     assert mode == "replay" and "did not answer" in why
-
-
-def test_recorded_secrets_are_redacted_in_etcd_values_outside_the_curriculum():
-    from k8slearn.storage import codec
-    from k8slearn.recording.record import redact_value
-
-    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "team-a"},
-              "data": {"password": base64.b64encode(b"hunter2").decode()}, "type": "Opaque"}
-    stored = codec.encode(secret)
-    assert b"hunter2" in stored  # protobuf keeps Secret bytes as they are
-    redacted = redact_value("/registry/secrets/team-a/s", stored)
-    assert b"hunter2" not in redacted
-    assert codec.decode(redacted).obj["data"] == {"password": base64.b64encode(b"REDACTED").decode()}
-    demo = codec.encode(dict(secret, metadata={"name": "s", "namespace": "k8slearn-01"}))
-    assert redact_value("/registry/secrets/k8slearn-01/s", demo) == demo  # the curriculum's demo value
-    other = codec.encode({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"k": "v"}})
-    assert redact_value("/registry/configmaps/default/c", other) == other
-    encrypted = b"k8s:enc:aescbc:v1:key1:\x00\x01"
-    assert redact_value("/registry/secrets/a/b", encrypted) == encrypted  # ciphertext: unreadable without the key

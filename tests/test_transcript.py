@@ -6,27 +6,27 @@ import json
 import pytest
 
 from conftest import LIVE
-from k8slearn.recording import transcript
+from k8slearn.recording import redact, transcript
 
 
 def test_secret_data_is_redacted_in_objects_lists_and_watch_lines():
     secret = {"kind": "Secret", "apiVersion": "v1", "metadata": {"name": "s", "annotations": {
         "kubectl.kubernetes.io/last-applied-configuration": "{\"data\":{\"password\":\"aHVudGVyMg==\"}}"}},
         "data": {"password": base64.b64encode(b"hunter2").decode()}, "stringData": {"token": "abc"}}
-    one = json.loads(transcript.redact_body(json.dumps(secret).encode()))
-    assert one["data"] == {"password": transcript.REDACTED}
+    one = json.loads(redact.redact_body(json.dumps(secret).encode()))
+    assert one["data"] == {"password": redact.REDACTED}
     assert one["stringData"] == {"token": "REDACTED"}
     assert "last-applied-configuration" not in one["metadata"]["annotations"]
     lst = {"kind": "SecretList", "items": [dict(secret, kind="Secret")]}
-    assert b"aHVudGVyMg" not in transcript.redact_body(json.dumps(lst).encode())
+    assert b"aHVudGVyMg" not in redact.redact_body(json.dumps(lst).encode())
     stream = b"\n".join(json.dumps({"type": "ADDED", "object": secret}).encode() for _ in range(2))
-    out = transcript.redact_body(stream)
+    out = redact.redact_body(stream)
     assert b"aHVudGVyMg" not in out and out.count(b"\n") == 1
 
 
 def test_non_secret_bodies_are_untouched():
     body = json.dumps({"kind": "ConfigMap", "data": {"password": "stays"}}).encode()
-    assert transcript.redact_body(body) == body
+    assert redact.redact_body(body) == body
 
 
 def test_missing_cassette_is_a_clear_error(tmp_path):
@@ -77,8 +77,8 @@ def test_secrets_outside_the_curriculum_namespaces_are_redacted():
               "data": {"token": base64.b64encode(b"real-credential").decode()}}
     demo = dict(secret, metadata={"name": "demo", "namespace": "k8slearn-01"})
     body = json.dumps({"kind": "SecretList", "items": [secret, demo]}).encode()
-    out = json.loads(transcript.redact_body(body))
-    assert out["items"][0]["data"] == {"token": transcript.REDACTED}
+    out = json.loads(redact.redact_body(body))
+    assert out["items"][0]["data"] == {"token": redact.REDACTED}
     assert out["items"][1]["data"] == demo["data"]
     event = json.dumps({"type": "ADDED", "object": secret}).encode()
-    assert b"real-credential" not in transcript.redact_body(event)
+    assert b"real-credential" not in redact.redact_body(event)

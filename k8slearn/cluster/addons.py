@@ -30,6 +30,8 @@ import ipaddress
 import time
 from pathlib import Path
 
+from k8slearn.errors import K8sLearnError
+
 NAMESPACE = "kube-system"
 NAME = "coredns"                     # ServiceAccount, ConfigMap and Deployment
 SERVICE = "kube-dns"
@@ -42,7 +44,7 @@ CONTROL_PLANE_TAINT = "node-role.kubernetes.io/control-plane"
 APP_LABELS = {"k8s-app": "kube-dns"}
 
 
-class AddonError(RuntimeError):
+class AddonError(K8sLearnError):
     """An add-on object could not be created, or its Pods did not come up in time."""
 
 

@@ -108,8 +108,8 @@ class Lab:
         self.api = None
         self.etcd = None
         self.runtime = None
-        self._closers: list = []
-        self._sandboxes: list = []
+        # what connect() and lab.sandbox() set up, undone last and in reverse order
+        self._resources = contextlib.ExitStack()
         self._namespaces: list[str] = []
         self._cleanups: list = []
         self._recorded: dict = {}
@@ -156,7 +156,7 @@ class Lab:
         from k8slearn.cluster.localetcd import LocalEtcd
 
         s = LocalEtcd(name="sandbox").start()
-        self._sandboxes.append(s)
+        self._resources.callback(s.stop)
         return s
 
     def namespace(self, name: str) -> str:
@@ -201,10 +201,7 @@ class Lab:
             for ns in self._namespaces:
                 with contextlib.suppress(Exception):
                     client.CoreV1Api(self.api).delete_namespace(ns)
-        for fn in reversed(self._closers):
-            fn()
-        for s in self._sandboxes:
-            s.stop()
+        self._resources.close()
 
 
 # ------------------------------------------------------------------ the three ways to build a Lab
@@ -223,7 +220,7 @@ def _replay(lab: Lab):
         raise FixtureMissing(f"the recording {rec.name!r} holds nothing for notebook {lab.notebook!r}; "
                              f"record it with `k8slearn record {lab.notebook}`")
     server = LocalEtcd(name="replay").start()
-    lab._closers.append(server.stop)
+    lab._resources.callback(server.stop)
     client = server.client()
     base = etcdlog.read_ops(rec / "base.jsonl")
     mine = etcdlog.read_ops(nb / "etcd.jsonl")
@@ -232,8 +229,7 @@ def _replay(lab: Lab):
     lab.etcd = etcdmod.Etcd(client, prefix=lab.cluster.get("etcd_prefix", "/registry"),
                             pins=etcdmod.ReadPins("replay", reads), label="replayed")
     cas = transcript.cassette(nb / "api.yaml", record=False)
-    cas.__enter__()
-    lab._closers.append(lambda: cas.__exit__(None, None, None))
+    lab._resources.enter_context(cas)
     lab.api = transcript.replay_api_client(REPLAY_HOST, lab.notebook)
     lab.source = dict(prov, recording=rec.name,
                       summary=f"{prov.get('provenance')} recording {rec.name!r}: {prov.get('summary', '')}",
@@ -305,7 +301,7 @@ def _record(lab: Lab):
         etcdlog.write_ops(out / "etcd.jsonl", ops.stop(end))
         (out / "reads.json").write_text(json.dumps(pins.revisions) + "\n")
 
-    lab._closers.append(finish)
+    lab._resources.callback(finish)
     lab.api = api
     lab.etcd = etcdmod.Etcd(etcd_client, prefix=lab.cluster.get("etcd_prefix", "/registry"), pins=pins, label="recording")
     lab.source = {"provenance": "recording", "runtime": rt.name, "summary": f"recording {rt.describe()} into {out}",

@@ -30,6 +30,7 @@ import yaml
 from k8slearn import __version__
 from k8slearn.cluster import etcd as etcdmod
 from k8slearn.recording import etcdlog
+from k8slearn.recording.redact import redact_stored_value
 from k8slearn.errors import K8sLearnError
 
 def notebooks_dir() -> Path:
@@ -54,43 +55,6 @@ def versions() -> dict:
         except Exception:
             out[pkg] = None
     return out
-
-
-CURRICULUM_NAMESPACE = "k8slearn-"
-
-
-def curriculum_secret(key: str) -> bool:
-    """A Secret the notebooks made themselves, in a `k8slearn-*` namespace (demo values, kept)."""
-    parts = key.split("/")
-    return "secrets" in parts and parts.index("secrets") + 1 < len(parts) and \
-        parts[parts.index("secrets") + 1].startswith(CURRICULUM_NAMESPACE)
-
-
-def redact_value(key: str, value: bytes) -> bytes:
-    """A stored Secret outside the curriculum's namespaces with its data replaced by REDACTED.
-
-    Re-encoded as it was stored (protobuf or JSON), so replay decodes it like any other value.
-    An encrypted value is kept: its ciphertext cannot be read without the key, which is never
-    recorded.
-    """
-    if "/secrets/" not in key or curriculum_secret(key):
-        return value
-    from k8slearn.storage import codec
-    from k8slearn.recording.transcript import REDACTED
-
-    try:
-        d = codec.decode(value)
-        if d.encoding == "encrypted":
-            return value
-        obj = d.obj
-        for field in ("data", "stringData"):
-            if isinstance(obj.get(field), dict):
-                obj[field] = {k: REDACTED for k in obj[field]}
-        media = {"protobuf": "application/vnd.kubernetes.protobuf", "json": "application/json",
-                 "yaml": "application/yaml"}[d.encoding]
-        return codec.encode(obj, media)
-    except Exception:
-        return b"k8slearn: Secret value not recorded (could not be redacted)"
 
 
 def run_notebook(name: str, record_dir: Path, log_dir: Path):
@@ -186,7 +150,11 @@ def _scrub_paths(obj, state_dir: str):
 
 
 def record_live(names: list[str] | None = None, name: str | None = None) -> Path:
-    """Record the notebooks against the running curriculum cluster; returns the recording's folder."""
+    """Record the notebooks against the running curriculum cluster; returns the recording's folder.
+
+    The recording is written beside the old one and takes its place only when every notebook
+    recorded: a failure leaves the previous recording as it was.
+    """
     from datetime import datetime, timezone
 
     from tqdm.auto import tqdm
@@ -195,6 +163,11 @@ def record_live(names: list[str] | None = None, name: str | None = None) -> Path
     from k8slearn.lab import live_cluster_facts
     from k8slearn.recording.layout import recordings_dir
 
+    known = notebook_names()
+    unknown = [n for n in names or [] if n not in known]
+    if unknown:
+        raise K8sLearnError(f"no notebook named {', '.join(unknown)}; the notebooks are {', '.join(known)}")
+    names = names or known
     rt = live.runtime()
     if rt.name == "other":
         raise K8sLearnError("recordings are made only from the curriculum's own clusters "
@@ -203,33 +176,39 @@ def record_live(names: list[str] | None = None, name: str | None = None) -> Path
     facts = live_cluster_facts(api, rt)
     started = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     name = name or f"{rt.name}-{facts['kubernetes_version']}"
-    out = recordings_dir() / name
+    final = recordings_dir() / name
+    out = recordings_dir() / f".{name}.partial"
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
-    names = names or notebook_names()
-    state_dir = ""
-    if rt.name == "local":
-        from k8slearn.cluster import local
-
-        state_dir = local.load_state()["dir"]
-    facts = _scrub_paths(facts, state_dir) if state_dir else facts
-    client = rt.etcd_client()
-    view = etcdmod.Etcd(client, prefix="")
-    snapshot = sorted(view.range(""), key=lambda kv: kv.mod_revision)
-    ttls = _lease_ttls(client, snapshot)
-    base = [etcdlog.Op(kv.mod_revision, "put", kv.key, redact_value(kv.key, kv.value), ttls.get(kv.lease))
-            for kv in snapshot]
-    etcdlog.write_ops(out / "base.jsonl", base)
-    (out / "cluster.yaml").write_text(yaml.safe_dump(facts, sort_keys=False))
     logs = Path(tempfile.mkdtemp(prefix="k8slearn-record-"))
-    for nb in tqdm(names, desc="recording", unit="notebook"):
-        run_notebook(nb, out, logs)
-        ops_file = out / "notebooks" / nb / "etcd.jsonl"
-        ops = [etcdlog.Op(o.rev, o.op, o.key, redact_value(o.key, o.value), o.lease_ttl)
-               for o in etcdlog.read_ops(ops_file)]
-        etcdlog.write_ops(ops_file, ops)
-    prov = provenance(rt, facts, started, names)
-    prov = _scrub_paths(prov, state_dir) if state_dir else prov
-    (out / "provenance.yaml").write_text(yaml.safe_dump(prov, sort_keys=False, allow_unicode=True))
+    try:
+        state_dir = ""
+        if rt.name == "local":
+            from k8slearn.cluster import local
+
+            state_dir = local.load_state()["dir"]
+        facts = _scrub_paths(facts, state_dir) if state_dir else facts
+        client = rt.etcd_client()
+        view = etcdmod.Etcd(client, prefix="")
+        snapshot = sorted(view.range(""), key=lambda kv: kv.mod_revision)
+        ttls = _lease_ttls(client, snapshot)
+        base = [etcdlog.Op(kv.mod_revision, "put", kv.key, redact_stored_value(kv.key, kv.value), ttls.get(kv.lease))
+                for kv in snapshot]
+        etcdlog.write_ops(out / "base.jsonl", base)
+        (out / "cluster.yaml").write_text(yaml.safe_dump(facts, sort_keys=False))
+        for nb in tqdm(names, desc="recording", unit="notebook"):
+            run_notebook(nb, out, logs)
+            ops_file = out / "notebooks" / nb / "etcd.jsonl"
+            ops = [etcdlog.Op(o.rev, o.op, o.key, redact_stored_value(o.key, o.value), o.lease_ttl)
+                   for o in etcdlog.read_ops(ops_file)]
+            etcdlog.write_ops(ops_file, ops)
+        prov = provenance(rt, facts, started, names)
+        prov = _scrub_paths(prov, state_dir) if state_dir else prov
+        (out / "provenance.yaml").write_text(yaml.safe_dump(prov, sort_keys=False, allow_unicode=True))
+    except BaseException:
+        shutil.rmtree(out, ignore_errors=True)
+        raise
+    shutil.rmtree(final, ignore_errors=True)
+    out.rename(final)
     shutil.rmtree(logs, ignore_errors=True)
-    return out
+    return final

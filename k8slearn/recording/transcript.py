@@ -15,57 +15,10 @@ Secrets are kept, so replay shows what live showed).
 
 from __future__ import annotations
 
-import base64
-import json
 from pathlib import Path
 
 from k8slearn.errors import FixtureMissing, NotRecorded
-
-REDACTED = base64.b64encode(b"REDACTED").decode()
-CURRICULUM_NAMESPACE = "k8slearn-"
-
-
-def _curriculum_object(obj: dict) -> bool:
-    ns = (obj.get("metadata") or {}).get("namespace") or ""
-    return isinstance(ns, str) and ns.startswith(CURRICULUM_NAMESPACE)
-
-
-def _redact_secret(obj, force: bool = False):
-    if isinstance(obj, dict):
-        if (force or obj.get("kind") == "Secret") and not _curriculum_object(obj):
-            for field in ("data", "stringData"):
-                if isinstance(obj.get(field), dict):
-                    obj[field] = {k: REDACTED if field == "data" else "REDACTED" for k in obj[field]}
-            ann = obj.get("metadata", {}).get("annotations") or {}
-            ann.pop("kubectl.kubernetes.io/last-applied-configuration", None)
-        for v in obj.values():
-            _redact_secret(v)
-    elif isinstance(obj, list):
-        for v in obj:
-            _redact_secret(v)
-    return obj
-
-
-def redact_body(body: bytes, *, secret: bool = False) -> bytes:
-    """Replace Secret data in a JSON body (or a stream of JSON lines) by REDACTED.
-
-    `secret=True` treats the body itself as a Secret even without a `kind` (a request body
-    sent to a .../secrets path).
-    """
-    if not body or (b"Secret" not in body and not secret):
-        return body
-    out = []
-    for line in body.split(b"\n"):
-        try:
-            doc = json.loads(line)
-        except ValueError:
-            out.append(line)
-            continue
-        if isinstance(doc, dict) and isinstance(doc.get("object"), dict):
-            _redact_secret(doc["object"])
-        out.append(json.dumps(_redact_secret(doc, force=secret), separators=(",", ":")).encode())
-    return b"\n".join(out)
-
+from k8slearn.recording.redact import CURRICULUM_NAMESPACE, redact_body
 
 def _request_body(request) -> bytes:
     body = request.body or b""
