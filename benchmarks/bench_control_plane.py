@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -74,6 +75,7 @@ def main() -> int:
         return 1
     finally:
         local.down(log=lambda m: None)
+        shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -16,6 +15,21 @@ NOTEBOOKS = ROOT / "notebooks"
 BUILD = ROOT / "build" / "notebooks"
 SHARED = ROOT.parent / "shared" / "testdata"
 RECORD_MIME = "application/vnd.k8slearn.recording.record+json"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_cache(tmp_path_factory) -> Path:
+    """Every test run gets its own K8SLEARN_CACHE (compiled schemas, fetched schemas), so no
+    test depends on, or writes into, the learner's ~/.cache/k8slearn. The control plane's
+    programs stay reachable through K8SLEARN_BIN_DIR, which tests/with_control_plane.py sets."""
+    cache = tmp_path_factory.mktemp("k8slearn-cache")
+    old = os.environ.get("K8SLEARN_CACHE")
+    os.environ["K8SLEARN_CACHE"] = str(cache)
+    yield cache
+    if old is None:
+        os.environ.pop("K8SLEARN_CACHE", None)
+    else:
+        os.environ["K8SLEARN_CACHE"] = old
 
 
 @pytest.fixture(scope="session")
@@ -59,7 +73,7 @@ def execute_notebook(name: str, mode: str = "replay", env: dict | None = None,
         env_backup = dict(os.environ)
         # a kernel spec named python3 in the user's own Jupyter folder could point at another
         # Python; an empty data dir makes Jupyter use this environment's kernel
-        os.environ["JUPYTER_DATA_DIR"] = tempfile.mkdtemp(prefix="k8slearn-jupyter-")
+        os.environ["JUPYTER_DATA_DIR"] = str(BUILD / "jupyter-data")  # inside build/: no temporary folder left
         os.environ.pop("K8SLEARN_MODE", None)
         os.environ.update(env or {})
         t0 = time.perf_counter()

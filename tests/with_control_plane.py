@@ -41,6 +41,14 @@ def main(argv: list[str]) -> int:
         print(f"with_control_plane: {why}; live tests will skip", file=sys.stderr)
         os.environ["K8SLEARN_LIVE_SKIP"] = why
     else:
+        # the programs in one folder, for tests that isolate the cache (conftest)
+        bin_dir = BUILD / "bin"
+        bin_dir.mkdir(parents=True, exist_ok=True)
+        for name in (*local.ORDER, "kubectl", "etcdctl", "etcdutl"):
+            link = bin_dir / name
+            link.unlink(missing_ok=True)
+            link.symlink_to(binaries.find(name).path)
+        os.environ["K8SLEARN_BIN_DIR"] = str(bin_dir)
         try:
             st = local.up(log=lambda m: print(f"with_control_plane: {m}", file=sys.stderr))
         except K8sLearnError as e:

@@ -99,17 +99,13 @@ class Etcd:
 
     def _range(self, key: bytes, range_end: bytes | None = None, *, keys_only=False, limit=0,
                revision: int | None = None):
-        from pyetcd.etcdrpc import rpc_pb2
-
         with self._lock:
             pinned = self.pins.revision_for_read()
-            req = rpc_pb2.RangeRequest(key=key, range_end=range_end or b"", keys_only=keys_only,
-                                       limit=limit, revision=revision or pinned or 0,
-                                       sort_order=rpc_pb2.RangeRequest.ASCEND,
-                                       sort_target=rpc_pb2.RangeRequest.KEY)
-            resp = self.client.kvstub.Range(req, self.client.timeout,
-                                            credentials=self.client.call_credentials,
-                                            metadata=self.client.metadata)
+            # through the library's own call, so failures arrive as its typed exceptions
+            # (pyetcd.exceptions: RevisionCompactedError, ConnectionFailedError, ...)
+            resp = self.client.get_response(key, range_end=range_end, keys_only=keys_only, limit=limit or None,
+                                            revision=revision or pinned or None, sort_order="ascend",
+                                            sort_target="key")
             self.pins.saw(resp.header.revision)
         kvs = [KeyValue(kv.key.decode("utf-8", "replace"), kv.value, kv.create_revision,
                         kv.mod_revision, kv.version, kv.lease) for kv in resp.kvs]
@@ -160,7 +156,11 @@ class Etcd:
 
 
 def txn(client, compare=(), success=(), failure=()):
-    """An etcd transaction returning (succeeded, responses, header revision)."""
+    """An etcd transaction returning (succeeded, responses, header revision).
+
+    pyetcd's own `transaction()` does not return the header revision, which replay needs, so
+    this sends etcd's TxnRequest through the library's stub.
+    """
     from pyetcd.etcdrpc import rpc_pb2
 
     req = rpc_pb2.TxnRequest(compare=[c.build_message() for c in compare],
@@ -172,9 +172,5 @@ def txn(client, compare=(), success=(), failure=()):
 
 
 def current_revision(client) -> int:
-    from pyetcd.etcdrpc import rpc_pb2
-
-    resp = client.kvstub.Range(rpc_pb2.RangeRequest(key=b"\0", limit=1, keys_only=True),
-                               client.timeout, credentials=client.call_credentials,
-                               metadata=client.metadata)
-    return resp.header.revision
+    """etcd's current revision: the header revision of the smallest read."""
+    return client.get_response(b"\0", limit=1, keys_only=True).header.revision

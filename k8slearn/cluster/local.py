@@ -168,7 +168,7 @@ def scheduler_args(d: Path, ports: dict) -> list[str]:
 
 
 def kwok_args(d: Path, ports: dict) -> list[str]:
-    return [f"--kubeconfig={d / 'kwok.conf'}", f"--config={binaries.kwok_stages_path()}",
+    return [f"--kubeconfig={d / 'kwok.conf'}", f"--config={d / 'kwok-stages.yaml'}",
             "--manage-all-nodes=false", f"--manage-nodes-with-annotation-selector={KWOK_ANNOTATION}=fake",
             "--node-ip=127.0.0.1", f"--node-port={ports['kwok-node']}", "--cidr=10.244.0.0/24",
             "--node-lease-duration-seconds=40", f"--server-address=127.0.0.1:{ports['kwok']}"]
@@ -368,6 +368,7 @@ def up(options: Options | None = None, log=_say, timeout: float = 120.0) -> dict
     os.chmod(d, 0o700)
     t0 = time.monotonic()
     pki.generate(d / "pki")
+    shutil.copyfile(binaries.kwok_stages_path(), d / "kwok-stages.yaml")  # the state folder is self-contained
     ports = {k: _free_port() for k in ("etcd", "etcd-peer", "etcd-metrics", "kube-apiserver",
                                        "kube-controller-manager", "kube-scheduler", "kwok", "kwok-node")}
     api = f"https://127.0.0.1:{ports['kube-apiserver']}"
