@@ -1,4 +1,4 @@
-"""Retry an update when the API answers 409 Conflict: client-go's `RetryOnConflict`, in Python.
+"""Retry an update when the API answers 409 Conflict: client-go's `RetryOnConflict`, from the official client.
 
 An update carries the resourceVersion the writer read; when somebody else wrote in between,
 kube-apiserver answers 409 Conflict and the writer must read again, re-apply its change and
@@ -8,11 +8,16 @@ https://github.com/kubernetes/kubernetes/blob/v1.37.2/staging/src/k8s.io/client-
 
     DefaultRetry = wait.Backoff{Steps: 5, Duration: 10ms, Factor: 1.0, Jitter: 0.1}
 
+The official Python client (kubernetes >= 37) ports that package as `kubernetes.utils.retry`:
+`Backoff`, `DEFAULT_RETRY`, `on_error` (client-go's `OnError`) and `retry_on_conflict`. We use
+it, with one difference: its `is_conflict` counts every HTTP 409 as a conflict, while client-go's
+`errors.IsConflict` does not retry a 409 whose reason is another one it knows (a 409
+AlreadyExists is not a conflict). `retry_on_conflict` below is the library's, called with
+client-go's test.
+
 `fn` must READ the object, change it and write it, every time it is called: retrying a write
-of a stale copy would conflict again. Only conflicts are retried (client-go's
-`errors.IsConflict`: reason Conflict, or code 409 with a reason that is not one of the
-StatusReasons it knows); any other
-error is raised at once, and after `steps` conflicting attempts the last conflict is raised.
+of a stale copy would conflict again. Any other error is raised at once, and after
+`backoff.steps` conflicting attempts the last conflict is raised.
 """
 
 from __future__ import annotations
@@ -22,17 +27,15 @@ import random
 import time
 from typing import Callable, TypeVar
 
+from kubernetes.utils.retry import DEFAULT_RETRY, Backoff, on_error
+
+__all__ = ["Backoff", "DEFAULT_RETRY", "is_conflict", "retry_on_conflict"]
+
 T = TypeVar("T")
 
-# client-go util/retry DefaultRetry (see the module docstring for the source)
-DEFAULT_STEPS = 5
-DEFAULT_DURATION = 0.01  # seconds (10 * time.Millisecond)
-DEFAULT_FACTOR = 1.0
-DEFAULT_JITTER = 0.1
-
 # The StatusReasons apimachinery's errors package knows (`knownReasons`); IsConflict counts a 409
-# as a conflict only when its reason is Conflict or none of these (e.g. a 409 AlreadyExists is not).
-# https://github.com/kubernetes/kubernetes/blob/v1.37.2/staging/src/k8s.io/apimachinery/pkg/api/errors/errors.go#L47-L67
+# as a conflict only when its reason is Conflict or none of these.
+# https://github.com/kubernetes/kubernetes/blob/v1.37.2/staging/src/k8s.io/apimachinery/pkg/api/errors/errors.go#L47-L68
 _KNOWN_REASONS = {
     "Unauthorized", "Forbidden", "NotFound", "AlreadyExists", "Conflict", "Gone", "Invalid", "ServerTimeout",
     "StorageReadError", "Timeout", "TooManyRequests", "BadRequest", "MethodNotAllowed", "NotAcceptable",
@@ -40,18 +43,21 @@ _KNOWN_REASONS = {
 }
 
 
-def _reason(error) -> str | None:
+def _reason(error: BaseException) -> str | None:
+    """The `reason` of the Status object in an ApiException's body, if there is one."""
     body = getattr(error, "body", None)
-    if body:
-        try:
-            return json.loads(body).get("reason")
-        except (ValueError, TypeError, AttributeError):
-            return None
-    return None
+    if not body:
+        return None
+    try:
+        return json.loads(body).get("reason")
+    except (ValueError, TypeError, AttributeError):
+        return None
 
 
 def is_conflict(error: BaseException) -> bool:
-    """True for a 409 Conflict from the API (client-go `errors.IsConflict`)."""
+    """True for a 409 Conflict from the API, as client-go's `errors.IsConflict` decides:
+    https://github.com/kubernetes/kubernetes/blob/v1.37.2/staging/src/k8s.io/apimachinery/pkg/api/errors/errors.go#L548-L557
+    """
     if getattr(error, "status", None) is None and not hasattr(error, "body"):
         return False
     reason = _reason(error)
@@ -60,43 +66,9 @@ def is_conflict(error: BaseException) -> bool:
     return getattr(error, "status", None) == 409 and reason not in _KNOWN_REASONS
 
 
-def backoff_delays(steps: int = DEFAULT_STEPS, duration: float = DEFAULT_DURATION,
-                   factor: float = DEFAULT_FACTOR, jitter: float = DEFAULT_JITTER,
-                   rng: random.Random | None = None) -> list[float]:
-    """The waits between attempts, as apimachinery's `wait.Backoff` computes them.
-
-    Each wait is `duration` plus up to `jitter * duration` at random; `duration` is then
-    multiplied by `factor`. `steps` attempts have `steps - 1` waits between them.
-    https://github.com/kubernetes/kubernetes/blob/v1.37.2/staging/src/k8s.io/apimachinery/pkg/util/wait/backoff.go
-    """
-    rng = rng or random.Random()
-    out = []
-    d = duration
-    for _ in range(max(0, steps - 1)):
-        out.append(d + (rng.random() * jitter * d if jitter > 0 else 0.0))
-        d *= factor
-    return out
-
-
-def retry_on_conflict(fn: Callable[[], T], *, steps: int = DEFAULT_STEPS, duration: float = DEFAULT_DURATION,
-                      factor: float = DEFAULT_FACTOR, jitter: float = DEFAULT_JITTER,
-                      sleep: Callable[[float], None] = time.sleep) -> T:
-    """Call `fn()` until it does not raise a conflict, at most `steps` times; return its result.
-
-    `fn` reads the object, changes it and writes it. A conflict (see `is_conflict`) makes it
-    wait (`backoff_delays`) and call `fn` again; any other exception propagates at once; after
-    `steps` conflicts the last one propagates.
-    """
-    if steps < 1:
-        from k8slearn.errors import K8sLearnError
-
-        raise K8sLearnError(f"retry_on_conflict needs steps >= 1 (got {steps}); client-go's DefaultRetry uses 5")
-    delays = backoff_delays(steps, duration, factor, jitter)
-    for attempt in range(steps):
-        try:
-            return fn()
-        except Exception as e:  # noqa: BLE001 - filtered just below
-            if not is_conflict(e) or attempt == steps - 1:
-                raise
-        sleep(delays[attempt])
-    raise AssertionError("unreachable")  # pragma: no cover
+def retry_on_conflict(fn: Callable[[], T], backoff: Backoff = DEFAULT_RETRY,
+                      sleep_func: Callable[[float], None] = time.sleep,
+                      random_func: Callable[[], float] = random.random) -> T:
+    """`kubernetes.utils.retry.retry_on_conflict` (same arguments), retrying only what
+    client-go's `IsConflict` calls a conflict; returns `fn()`'s result."""
+    return on_error(backoff, is_conflict, fn, sleep_func, random_func)

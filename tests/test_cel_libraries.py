@@ -113,6 +113,44 @@ def test_invalid_inputs_raise():
             kc.evaluate(expr)
 
 
+@pytest.mark.parametrize("text,value", [
+    ("1.5Gi", 1610612736), ("0.2G", 200000000), ("1E", 10 ** 18), ("1Ei", 2 ** 60), ("1e+3", 1000), (".5k", 500),
+    ("0.1n", 1e-9), ("-1.5n", -2e-9),  # ParseQuantity rounds away from zero to a whole nano
+    ("16Ei", 2 ** 63 - 1),  # and caps binarySI at the int64 maximum
+    ("+", 0), ("k", 0),  # its scanner lets the digits be empty
+])
+def test_quantity_reads_like_resource_parse_quantity(text, value):
+    assert kc.evaluate(f"quantity('{text}').compareTo(quantity('{value!r}'))") == 0
+
+
+@pytest.mark.parametrize("text", ["1K", "Infinity", "1_000", " 1", "1e3k", "1.2.3", "", "12x"])
+def test_quantity_refuses_what_kubernetes_refuses(text):
+    # kubernetes.utils.quantity.parse_quantity (Python's Decimal) would take all but the last three
+    assert kc.evaluate(f"isQuantity('{text}')") is False
+
+
+def test_quantity_stays_exact_past_28_digits():
+    assert kc.evaluate("quantity('9999999999999999999999999999999999999G').sub(quantity('1G'))"
+                       " == quantity('9999999999999999999999999999999999998G')") is True
+    assert str(kc.evaluate("quantity('50k').add(quantity('1500m'))")) == "50001500m"
+
+
+@pytest.mark.parametrize("text,normalized", [
+    # semverlib.go normalizeAndParse: "v" prefix, missing minor/patch, leading zeros
+    ("v1.0", "1.0.0"), ("1", "1.0.0"), ("01.01.01", "1.1.1"), ("v1.00.0-alpha", "1.0.0-alpha"),
+    ("1.0.01-rc.1", "1.0.1-rc.1"),
+])
+def test_semver_normalize(text, normalized):
+    assert str(kc.evaluate(f"semver('{text}', true)")) == normalized
+    assert kc.evaluate(f"isSemver('{text}')") is False
+
+
+@pytest.mark.parametrize("text", ["1.0-alpha", "1.0.0-01", "vv1.0", "1.0.0.0", " 1.0.0", "18446744073709551616.0.0"])
+def test_semver_normalize_still_refuses(text):
+    # a short version with pre-release, a numeric pre-release with a leading zero, uint64 overflow
+    assert kc.evaluate(f"isSemver('{text}', true)") is False
+
+
 def test_semver_precedence():
     assert kc.evaluate("semver('1.0.0-alpha').isLessThan(semver('1.0.0'))") is True
     assert kc.evaluate("semver('1.0.0-alpha.1').isLessThan(semver('1.0.0-alpha.beta'))") is True

@@ -1,39 +1,61 @@
 """Kubernetes quantity library: quantity(), isQuantity(), and Quantity members.
 
-Grammar of a quantity string from resource.Quantity
-(https://pkg.go.dev/k8s.io/apimachinery/pkg/api/resource#Quantity):
-``<signedNumber><suffix>``, suffix one of binarySI ``Ki Mi Gi Ti Pi Ei``, decimalSI
-``n u m "" k M G T P E`` or a decimal exponent ``e<int>``/``E<int>``.
 Members per https://kubernetes.io/docs/reference/using-api/cel/#kubernetes-quantity-library.
-Values are held exactly as fractions, so comparisons and sums are exact.
+A quantity is ``<signedNumber><suffix>``, the suffix one of binarySI ``Ki Mi Gi Ti Pi Ei``,
+decimalSI ``n u m "" k M G T P E`` or a decimal exponent ``e<int>``/``E<int>``
+(https://pkg.go.dev/k8s.io/apimachinery/pkg/api/resource#Quantity).
+The number times its suffix is computed by the official client's
+``kubernetes.utils.quantity.parse_quantity``. Values are held exactly as fractions, so
+comparisons and sums are exact.
 """
 from __future__ import annotations
 
+import decimal
+import math
 import re
 from fractions import Fraction
 
+from kubernetes.utils.quantity import parse_quantity as _client_parse_quantity
+
 from k8slearn.cel._decl import TYPES as T, decl, msg_class
 
-_SUFFIX = {
-    "Ki": 2 ** 10, "Mi": 2 ** 20, "Gi": 2 ** 30, "Ti": 2 ** 40, "Pi": 2 ** 50, "Ei": 2 ** 60,
-    "n": Fraction(1, 10 ** 9), "u": Fraction(1, 10 ** 6), "m": Fraction(1, 1000), "": 1,
-    "k": 10 ** 3, "M": 10 ** 6, "G": 10 ** 9, "T": 10 ** 12, "P": 10 ** 15, "E": 10 ** 18,
-}
-_RE = re.compile(r"^([+-]?)(\d+\.?\d*|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?\d+)?$")
 INT64_MIN, INT64_MAX = -(2 ** 63), 2 ** 63 - 1
+NANO = 10 ** 9
+
+# What the client's parser does not do the way resource.ParseQuantity does, kept here
+# (https://github.com/kubernetes/kubernetes/blob/v1.37.2/staging/src/k8s.io/apimachinery/pkg/api/resource/quantity.go#L160-L399):
+# 1. Reject what Kubernetes rejects. The client hands the number to Python's Decimal, which also
+#    takes "1K", "Infinity", "1_000", " 1" and "1e3k". This is the grammar of
+#    parseQuantityString + the suffixes quantitySuffixer.interpret knows (suffix.go); like Go it
+#    lets the number's digits be empty ("+", ".", "k" and "m" all mean 0; only "" is refused).
+_GRAMMAR = re.compile(r"([+-]?)([0-9]*)(?:\.([0-9]*))?(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?[0-9]+)?")
+#    Go reads an exponent suffix as an int32. We also refuse exponents whose exact value would
+#    not fit in memory (Go keeps them as a scale); no real quantity comes near.
+_MAX_EXPONENT = 1_000
+# 2. Stay exact. The client computes in the current decimal context (28 significant digits),
+#    so parse_quantity below gives it a context wide enough for the input and traps rounding.
+# 3. Round a non-zero value away from zero to a whole nano ("0.1n" is 1n), and cap a binarySI
+#    value at the int64 maximum ("16Ei" is 9223372036854775807), as ParseQuantity does.
 
 
 def parse_quantity(s: str) -> Fraction:
-    """Exact value of a Kubernetes quantity string; ValueError when it is not one."""
-    m = _RE.match(s.strip()) if s == s.strip() else None
-    if not m:
+    """Exact value of a Kubernetes quantity string, as resource.ParseQuantity reads it;
+    ValueError when it is not one."""
+    m = _GRAMMAR.fullmatch(s)
+    if not s or not m:
         raise ValueError(f"invalid quantity: {s!r}")
-    sign, number, suffix = m.group(1), m.group(2), m.group(3) or ""
-    value = Fraction(number)
-    if suffix[:1] in ("e", "E"):
-        value *= Fraction(10) ** int(suffix[1:])
-    else:
-        value *= _SUFFIX[suffix]
+    sign, whole, frac, suffix = m.group(1), m.group(2) or "0", m.group(3) or "0", m.group(4) or ""
+    if suffix[:1] in ("e", "E") and suffix not in ("E", "Ei") and abs(int(suffix[1:])) > _MAX_EXPONENT:
+        raise ValueError(f"quantity exponent too large for k8slearn: {s!r}")
+    with decimal.localcontext() as ctx:
+        ctx.prec = len(s) + 40  # enough digits for the input times 1024**6
+        ctx.Emax, ctx.Emin = decimal.MAX_EMAX, decimal.MIN_EMIN
+        ctx.traps[decimal.Inexact] = ctx.traps[decimal.Rounded] = True
+        value = abs(Fraction(_client_parse_quantity(f"{whole}.{frac}{suffix}")))
+    if value.denominator != 1 and NANO % value.denominator:
+        value = Fraction(math.ceil(value * NANO), NANO)
+    if suffix.endswith("i"):
+        value = min(value, Fraction(INT64_MAX))
     return -value if sign == "-" else value
 
 
@@ -107,16 +129,16 @@ def functions():
 
 
 def format_quantity(value: Fraction) -> str:
-    """A readable decimal form of an exact quantity value (for display only)."""
-    if value.denominator == 1:
-        n = value.numerator
-        for suffix, mult in (("E", 10 ** 18), ("P", 10 ** 15), ("T", 10 ** 12), ("G", 10 ** 9),
-                             ("M", 10 ** 6), ("k", 10 ** 3)):
-            if n and n % mult == 0:
-                return f"{n // mult}{suffix}"
-        return str(n)
-    for suffix, mult in (("m", 10 ** 3), ("u", 10 ** 6), ("n", 10 ** 9)):
-        scaled = value * mult
-        if scaled.denominator == 1:
+    """A readable form of an exact quantity value (for display only): the number times the
+    largest decimalSI suffix that keeps the number whole, as in Kubernetes' canonical form
+    ("50k", "1500", "-1m"; a binarySI quantity is shown in decimal).
+
+    Ours, not the client's: its format_quantity needs the suffix chosen by the caller and
+    divides in the 28-digit decimal context, so large values would lose digits.
+    """
+    for suffix, exp in (("E", 18), ("P", 15), ("T", 12), ("G", 9), ("M", 6), ("k", 3), ("", 0),
+                        ("m", -3), ("u", -6), ("n", -9)):
+        scaled = value / Fraction(10) ** exp
+        if scaled.denominator == 1 and (scaled or not exp):
             return f"{scaled.numerator}{suffix}"
-    return str(float(value))
+    return str(float(value))  # not a whole number of nanos: never made by parse_quantity

@@ -2,45 +2,57 @@
 major/minor/patch, compareTo, isLessThan, isGreaterThan.
 
 Per https://kubernetes.io/docs/reference/using-api/cel/#kubernetes-semver-library:
-Semantic Versioning 2.0.0 (https://semver.org/); ``normalize=true`` drops a "v" prefix,
-fills missing minor/patch with 0 and strips leading zeros. Precedence rules from semver.org
-section 11 (build metadata ignored).
+Semantic Versioning 2.0.0 (https://semver.org/). Parsing and precedence (semver.org section 11,
+build metadata ignored) come from the `semver` package; Kubernetes parses with
+github.com/blang/semver/v4, which follows the same specification.
+
+What is ours is ``normalize=true``, a Kubernetes quirk with no equivalent in either package:
+`normalizeAndParse` in
+https://github.com/kubernetes/kubernetes/blob/v1.37.2/staging/src/k8s.io/apiserver/pkg/cel/library/semverlib.go#L311-L343
 """
 from __future__ import annotations
 
-import re
+import semver
 
 from k8slearn.cel._decl import TYPES as T, decl, msg_class
 
-# The regular expression published on semver.org (section "Is there a suggested regular
-# expression"), written out here.
-_SEMVER = re.compile(
-    r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
-    r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
-    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$")
+_UINT64_MAX = 2 ** 64 - 1  # blang/semver stores major, minor and patch as uint64
 
 
 def _normalize(s: str) -> str:
+    """semverlib.go's normalizeAndParse, before its final semver.Parse.
+
+    Drop one leading "v"; split into at most three parts on "."; strip leading zeros from each
+    part longer than one character (keeping a "0" when nothing or no digit would lead);
+    fill a missing minor and patch with "0", unless the last part carries a pre-release or
+    build suffix. Like Kubernetes it does not trim whitespace.
+    """
     s = s[1:] if s.startswith("v") else s
-    core, sep, rest = re.match(r"^([0-9.]*)(.*)$", s).group(1), "", ""
-    rest = s[len(core):]
-    nums = core.split(".") if core else []
-    if not 1 <= len(nums) <= 3 or not all(n.isdigit() for n in nums):
-        return s
-    nums = [str(int(n)) for n in nums] + ["0"] * (3 - len(nums))
-    return ".".join(nums) + sep + rest
+    parts = s.split(".", 2)
+    for i, p in enumerate(parts):
+        if len(p) > 1:
+            p = p.lstrip("0")
+            if not p or p[0] not in "0123456789":
+                p = "0" + p
+            parts[i] = p
+    if len(parts) < 3:
+        if "+" in parts[-1] or "-" in parts[-1]:
+            raise ValueError("short version cannot contain PreRelease/Build meta data")
+        parts += ["0"] * (3 - len(parts))
+    return ".".join(parts)
 
 
-def parse_semver(s: str, normalize: bool = False):
+def parse_semver(s: str, normalize: bool = False) -> semver.Version:
+    """The version `semver(s, normalize)` denotes; ValueError when it is not one."""
     text = _normalize(s) if normalize else s
-    m = _SEMVER.match(text)
-    if not m:
-        raise ValueError(f"invalid semver: {s!r}")
-    return text, m
+    v = semver.Version.parse(text)  # ValueError on anything that is not SemVer 2.0.0
+    if max(v.major, v.minor, v.patch) > _UINT64_MAX:
+        raise ValueError(f"invalid semver: {s!r}: a version number does not fit in uint64")
+    return v
 
 
 def _semver(s, normalize=False):
-    return msg_class("kubernetes.Semver")(value=parse_semver(s, normalize)[0])
+    return msg_class("kubernetes.Semver")(value=str(parse_semver(s, normalize)))
 
 
 def _is_semver(s, normalize=False):
@@ -51,23 +63,12 @@ def _is_semver(s, normalize=False):
     return True
 
 
-def _key(v):
-    m = _SEMVER.match(v.value)
-    core = tuple(int(m.group(i)) for i in (1, 2, 3))
-    pre = m.group(4)
-    if pre is None:
-        return core, (1,)
-    ids = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in pre.split("."))
-    return core, (0, ids)
+def _version(v) -> semver.Version:
+    return semver.Version.parse(v.value)
 
 
 def _cmp(a, b):
-    ka, kb = _key(a), _key(b)
-    return (ka > kb) - (ka < kb)
-
-
-def _part(i):
-    return lambda v: int(_SEMVER.match(v.value).group(i))
+    return _version(a).compare(_version(b))
 
 
 def functions():
@@ -77,9 +78,9 @@ def functions():
              ("string_bool_to_semver", V, [S, B], False, _semver)),
         decl("isSemver", ("is_semver", B, [S], False, _is_semver),
              ("is_semver_normalize", B, [S, B], False, _is_semver)),
-        decl("major", ("semver_major", I, [V], True, _part(1))),
-        decl("minor", ("semver_minor", I, [V], True, _part(2))),
-        decl("patch", ("semver_patch", I, [V], True, _part(3))),
+        decl("major", ("semver_major", I, [V], True, lambda v: _version(v).major)),
+        decl("minor", ("semver_minor", I, [V], True, lambda v: _version(v).minor)),
+        decl("patch", ("semver_patch", I, [V], True, lambda v: _version(v).patch)),
         decl("compareTo", ("semver_compare_to", I, [V, V], True, _cmp)),
         decl("isLessThan", ("semver_less", B, [V, V], True, lambda a, b: _cmp(a, b) < 0)),
         decl("isGreaterThan", ("semver_greater", B, [V, V], True, lambda a, b: _cmp(a, b) > 0)),
