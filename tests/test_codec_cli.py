@@ -1,4 +1,4 @@
-"""The codec subcommands called through their own argparse parser."""
+"""The decode and encode verbs, called through the k8slearn command line's parser."""
 
 import io
 import json
@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from k8slearn.storage import codec
-from k8slearn.cli import codec as cli
+from k8slearn import cli
 
 
 @pytest.fixture(autouse=True)
@@ -56,13 +56,16 @@ def test_undecodable_input_gives_one_line_error(tmp_path, capsys):
     bad.write_bytes(b"\x00\xff\x10garbage")
     assert cli.main(["decode", str(bad)]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("error: not a Kubernetes storage value") and err.count("\n") == 1
+    assert err.startswith("k8slearn: not a Kubernetes storage value") and err.count("\n") == 1
     assert cli.main(["decode", str(tmp_path / "missing.bin")]) == 1
-    assert "cannot read" in capsys.readouterr().err
+    assert capsys.readouterr().err.startswith("k8slearn: cannot read")
     src = tmp_path / "x.json"
     src.write_text('{"kind": "Widget", "apiVersion": "example.com/v1"}')
     assert cli.main(["encode", str(src)]) == 1
     assert "no protobuf type" in capsys.readouterr().err
+    src.write_text("[1, 2]")
+    assert cli.main(["encode", str(src)]) == 1
+    assert capsys.readouterr().err.startswith("k8slearn: the input is json but not an object")
 
 
 def test_decode_accepts_what_etcdctl_prints(tmp_path, capsys):
@@ -75,4 +78,4 @@ def test_decode_accepts_what_etcdctl_prints(tmp_path, capsys):
     printed.write_bytes(b"k8s\x00\x12\xff\xff" + b"\n")  # damaged: still a clear one-line error
     assert cli.main(["decode", str(printed)]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("error: ") and err.count("\n") == 1
+    assert err.startswith("k8slearn: ") and err.count("\n") == 1

@@ -202,3 +202,19 @@ def test_round_trip_property(resource, name, ns, prefix):
 def test_custom_resource_round_trip_property(group, plural, name, ns):
     k = parse(compose(plural, name, ns, group=group))
     assert (k.group, k.resource, k.namespace, k.name) == (group, plural, ns, name)
+
+
+def test_resource_table_facts():
+    from k8slearn.errors import K8sLearnError
+    from k8slearn.storage import resources
+
+    assert keys.RESOURCES is resources.RESOURCES
+    assert issubclass(KeyFormatError, K8sLearnError) and issubclass(KeyFormatError, ValueError)
+    # every built-in group kube-apiserver itself serves has a k8s.io/api folder
+    served_elsewhere = {"apiextensions.k8s.io", "apiregistration.k8s.io"}
+    assert {i.group for i in resources.RESOURCES.values()} - served_elsewhere <= set(resources.API_GROUPS)
+    # a cohabiting group's copy is stored where the resource is
+    assert keys.key_path("replicationcontrollers", "extensions") == "controllers"
+    assert keys.key_path("events", "events.k8s.io") == "events"
+    assert resources.info("deployments", "extensions") is resources.RESOURCES["deployments"]
+    assert resources.info("deployments", "batch") is None

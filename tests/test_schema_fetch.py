@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from k8slearn.storage import codec
-from k8slearn.cli import codec as cli
+from k8slearn import cli
 from k8slearn.storage.codec import schema
 from k8slearn.storage.codec.jsonnames import parse_types_go
 
@@ -214,7 +214,10 @@ def test_fetch_bad_version_and_no_network(capsys):
         schema.fetch(VERSION, base_url="http://127.0.0.1:9", timeout=5)
     assert cli.main(["schema", "fetch", "--kubernetes-version", "x.y", "--base-url", "http://127.0.0.1:9"]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("error: bad Kubernetes version") and err.count("\n") == 1
+    assert err.startswith("k8slearn: bad Kubernetes version") and err.count("\n") == 1
+    assert cli.main(["schema", "fetch", "--kubernetes-version", VERSION, "--base-url", "notaurl"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("k8slearn: base URL 'notaurl' is not an http(s) URL") and err.count("\n") == 1
 
 
 def test_load_without_fetch_says_what_to_do():

@@ -12,20 +12,17 @@ Every object kube-apiserver stores lives at one etcd key built from three parts:
   ``strings.ToLower(resource)``, and resources that share storage
   ("cohabitating", e.g. ``events.k8s.io/events`` and core ``events``) use the
   first one's path:
-  https://github.com/kubernetes/kubernetes/blob/master/staging/src/k8s.io/apiserver/pkg/server/storage/storage_factory.go
-* A few built-ins keep historic key paths, compiled in as
-  ``SpecialDefaultResourcePrefixes``: services → ``services/specs``,
-  endpoints → ``services/endpoints``, nodes → ``minions``,
-  replicationcontrollers → ``controllers``, ingresses (networking.k8s.io and
-  extensions) → ``ingress``; until PodSecurityPolicy was removed (1.25),
-  podsecuritypolicies → ``podsecuritypolicy``:
-  https://github.com/kubernetes/kubernetes/blob/master/pkg/kubeapiserver/default_storage_factory_builder.go
+  https://github.com/kubernetes/kubernetes/blob/v1.37.2/staging/src/k8s.io/apiserver/pkg/server/storage/storage_factory.go
+* A few built-ins keep historic key paths (``SpecialDefaultResourcePrefixes``):
+  services → ``services/specs``, nodes → ``minions``, ... The table of every
+  built-in resource (group, scope, key path) is
+  :data:`k8slearn.storage.resources.RESOURCES`; this module reads it.
 * Resources served by the apiextensions and aggregator servers, and every
   custom resource, get ``<group>/<resource>`` (``ResourcePrefix:
   resource.Group + "/" + resource.Resource`` in ``SimpleRestOptionsFactory``
   and ``CRDRESTOptionsGetter``):
-  https://github.com/kubernetes/kubernetes/blob/master/staging/src/k8s.io/apiserver/pkg/server/options/etcd.go
-  https://github.com/kubernetes/kubernetes/blob/master/staging/src/k8s.io/apiextensions-apiserver/pkg/apiserver/customresource_handler.go
+  https://github.com/kubernetes/kubernetes/blob/v1.37.2/staging/src/k8s.io/apiserver/pkg/server/options/etcd.go
+  https://github.com/kubernetes/kubernetes/blob/v1.37.2/staging/src/k8s.io/apiextensions-apiserver/pkg/apiserver/customresource_handler.go
 * Allocator bitmaps live at ``<prefix>/ranges/servicenodeports`` and, before
   1.34 (MultiCIDRServiceAllocator and DisableAllocatorDualWrite locked on since),
   ``<prefix>/ranges/serviceips`` (and ``secondaryserviceips``); since then each
@@ -40,7 +37,7 @@ Every object kube-apiserver stores lives at one etcd key built from three parts:
   https://github.com/kubernetes/kubernetes/blob/v1.37.2/pkg/controlplane/apiserver/peer.go
 * The compactor's bookkeeping key ``compact_rev_key`` is written *outside* the
   prefix, at the root of the keyspace:
-  https://github.com/kubernetes/kubernetes/blob/master/staging/src/k8s.io/apiserver/pkg/storage/etcd3/compact.go
+  https://github.com/kubernetes/kubernetes/blob/v1.37.2/staging/src/k8s.io/apiserver/pkg/storage/etcd3/compact.go
 
 Only pure functions live here; nothing talks to etcd.
 """
@@ -48,6 +45,10 @@ Only pure functions live here; nothing talks to etcd.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from k8slearn.errors import K8sLearnError
+from k8slearn.storage.resources import RESOURCES, SPECIAL_KEY_PATHS, ResourceInfo
+from k8slearn.storage.resources import info as _info
 
 __all__ = [
     "DEFAULT_PREFIX",
@@ -66,120 +67,14 @@ DEFAULT_PREFIX = "/registry"
 COMPACT_REV_KEY = "compact_rev_key"
 
 
-class KeyFormatError(ValueError):
+class KeyFormatError(K8sLearnError, ValueError):
     """A key (or the parts given to :func:`compose`) cannot be a kube-apiserver etcd key.
 
-    Subclass of :class:`ValueError`. Raised for empty input, bytes that are not
+    A :class:`K8sLearnError` and a :class:`ValueError`. Raised for empty input, bytes that are not
     UTF-8, a key under the prefix with no resource segment, and for names or
     namespaces that would not fit in one key segment.
     """
 
-
-@dataclass(frozen=True)
-class ResourceInfo:
-    """Where a built-in resource is stored: API group, scope, key path under the prefix."""
-
-    group: str
-    namespaced: bool
-    key_path: str
-
-
-def _r(group: str, namespaced: bool, key_path: str) -> ResourceInfo:
-    return ResourceInfo(group, namespaced, key_path)
-
-
-# resource plural -> storage facts. The key path is the lower-case plural unless
-# SpecialDefaultResourcePrefixes overrides it (default_storage_factory_builder.go);
-# scope comes from each registry's strategy NamespaceScoped() under
-# https://github.com/kubernetes/kubernetes/tree/master/pkg/registry/<group>/<resource>/.
-# For cohabitating resources (events, ingresses, ...) the group given is the
-# one the kube-apiserver stores them under today.
-RESOURCES: dict[str, ResourceInfo] = {
-    # core ("" group) — pkg/registry/core/*
-    "pods": _r("", True, "pods"),
-    "podtemplates": _r("", True, "podtemplates"),
-    "services": _r("", True, "services/specs"),
-    "endpoints": _r("", True, "services/endpoints"),
-    "nodes": _r("", False, "minions"),
-    "namespaces": _r("", False, "namespaces"),
-    "configmaps": _r("", True, "configmaps"),
-    "secrets": _r("", True, "secrets"),
-    "serviceaccounts": _r("", True, "serviceaccounts"),
-    "persistentvolumes": _r("", False, "persistentvolumes"),
-    "persistentvolumeclaims": _r("", True, "persistentvolumeclaims"),
-    "events": _r("", True, "events"),
-    "limitranges": _r("", True, "limitranges"),
-    "resourcequotas": _r("", True, "resourcequotas"),
-    "replicationcontrollers": _r("", True, "controllers"),
-    # apps, batch, autoscaling, policy
-    "deployments": _r("apps", True, "deployments"),
-    "replicasets": _r("apps", True, "replicasets"),
-    "statefulsets": _r("apps", True, "statefulsets"),
-    "daemonsets": _r("apps", True, "daemonsets"),
-    "controllerrevisions": _r("apps", True, "controllerrevisions"),
-    "jobs": _r("batch", True, "jobs"),
-    "cronjobs": _r("batch", True, "cronjobs"),
-    "horizontalpodautoscalers": _r("autoscaling", True, "horizontalpodautoscalers"),
-    "poddisruptionbudgets": _r("policy", True, "poddisruptionbudgets"),
-    # networking, discovery, coordination
-    "ingresses": _r("networking.k8s.io", True, "ingress"),
-    "ingressclasses": _r("networking.k8s.io", False, "ingressclasses"),
-    "networkpolicies": _r("networking.k8s.io", True, "networkpolicies"),
-    "ipaddresses": _r("networking.k8s.io", False, "ipaddresses"),
-    "servicecidrs": _r("networking.k8s.io", False, "servicecidrs"),
-    "endpointslices": _r("discovery.k8s.io", True, "endpointslices"),
-    "leases": _r("coordination.k8s.io", True, "leases"),
-    # rbac
-    "roles": _r("rbac.authorization.k8s.io", True, "roles"),
-    "rolebindings": _r("rbac.authorization.k8s.io", True, "rolebindings"),
-    "clusterroles": _r("rbac.authorization.k8s.io", False, "clusterroles"),
-    "clusterrolebindings": _r("rbac.authorization.k8s.io", False, "clusterrolebindings"),
-    # scheduling, node, storage
-    "priorityclasses": _r("scheduling.k8s.io", False, "priorityclasses"),
-    "runtimeclasses": _r("node.k8s.io", False, "runtimeclasses"),
-    "storageclasses": _r("storage.k8s.io", False, "storageclasses"),
-    "csinodes": _r("storage.k8s.io", False, "csinodes"),
-    "csidrivers": _r("storage.k8s.io", False, "csidrivers"),
-    "volumeattachments": _r("storage.k8s.io", False, "volumeattachments"),
-    "csistoragecapacities": _r("storage.k8s.io", True, "csistoragecapacities"),
-    "volumeattributesclasses": _r("storage.k8s.io", False, "volumeattributesclasses"),
-    # admission, certificates, flow control
-    "validatingwebhookconfigurations": _r(
-        "admissionregistration.k8s.io", False, "validatingwebhookconfigurations"),
-    "mutatingwebhookconfigurations": _r(
-        "admissionregistration.k8s.io", False, "mutatingwebhookconfigurations"),
-    "validatingadmissionpolicies": _r(
-        "admissionregistration.k8s.io", False, "validatingadmissionpolicies"),
-    "validatingadmissionpolicybindings": _r(
-        "admissionregistration.k8s.io", False, "validatingadmissionpolicybindings"),
-    "certificatesigningrequests": _r("certificates.k8s.io", False, "certificatesigningrequests"),
-    "clustertrustbundles": _r("certificates.k8s.io", False, "clustertrustbundles"),
-    "flowschemas": _r("flowcontrol.apiserver.k8s.io", False, "flowschemas"),
-    "prioritylevelconfigurations": _r(
-        "flowcontrol.apiserver.k8s.io", False, "prioritylevelconfigurations"),
-    # dynamic resource allocation (resource.k8s.io, GA in 1.34)
-    "deviceclasses": _r("resource.k8s.io", False, "deviceclasses"),
-    "resourceclaims": _r("resource.k8s.io", True, "resourceclaims"),
-    "resourceclaimtemplates": _r("resource.k8s.io", True, "resourceclaimtemplates"),
-    "resourceslices": _r("resource.k8s.io", False, "resourceslices"),
-    # served by the apiextensions / aggregator servers: group kept in the key
-    "customresourcedefinitions": _r(
-        "apiextensions.k8s.io", False, "apiextensions.k8s.io/customresourcedefinitions"),
-    "apiservices": _r("apiregistration.k8s.io", False, "apiregistration.k8s.io/apiservices"),
-}
-
-# Resources no longer served whose historic key paths may still be met in old
-# data (PodSecurityPolicy was removed in 1.25).
-_HISTORIC: dict[str, ResourceInfo] = {
-    "podsecuritypolicies": _r("policy", False, "podsecuritypolicy"),
-}
-
-# Key paths that differ from the resource name -> resource.
-SPECIAL_KEY_PATHS: dict[str, str] = {
-    info.key_path: res
-    for res, info in {**RESOURCES, **_HISTORIC}.items()
-    if info.key_path != res
-}
 
 # /ranges/<name> -> the GroupResource the allocator registers its storage under
 # (api.Resource("serviceipallocations") / ("servicenodeportallocations")).
@@ -247,10 +142,8 @@ def key_path(resource: str, group: str = "") -> str:
     """The path segment(s) under the prefix where ``group``/``resource`` is stored."""
     if not resource:
         raise KeyFormatError("resource is empty; give the plural, e.g. 'configmaps'")
-    info = RESOURCES.get(resource) or _HISTORIC.get(resource)
-    if info is not None and (group == info.group or (
-            group == "extensions" and resource in ("ingresses", "podsecuritypolicies"))
-            or (group == "events.k8s.io" and resource == "events")):
+    info = _info(resource, group)
+    if info is not None:
         return info.key_path
     if group and "." in group:
         return f"{group}/{resource}"
@@ -300,7 +193,7 @@ def parse(key: str | bytes, prefix: str = DEFAULT_PREFIX) -> Key:
     if len(parts) >= 2 and f"{parts[0]}/{parts[1]}" in SPECIAL_KEY_PATHS:
         kr, tail = f"{parts[0]}/{parts[1]}", parts[2:]
         resource = SPECIAL_KEY_PATHS[kr]
-        info = RESOURCES.get(resource) or _HISTORIC[resource]
+        info = _info(resource)
         return _finish(text, pfx, resource, kr, info.group, tail, info.namespaced)
     if "." in parts[0]:
         group = parts[0]
@@ -314,7 +207,7 @@ def parse(key: str | bytes, prefix: str = DEFAULT_PREFIX) -> Key:
     kr, tail = parts[0], parts[1:]
     if kr in SPECIAL_KEY_PATHS:
         resource = SPECIAL_KEY_PATHS[kr]
-        info = RESOURCES.get(resource) or _HISTORIC[resource]
+        info = _info(resource)
     else:
         resource = kr
         info = RESOURCES.get(kr)

@@ -2,8 +2,8 @@
 
 Parsing and serialising is done by the ``protobuf`` runtime (upb); this module only turns
 parsed messages into the dicts Kubernetes' JSON would give and back. For each message type
-it builds, once, a table from field descriptor to a small closure, so converting a message
-is one ``ListFields()`` call (C) plus one Python call per field that is present.
+it builds, once, a decoder (a generated Python function that reads the fields in Go order)
+and an encoder (one small closure per field).
 
 Go semantics reproduced here (see jsonnames.py for where the facts come from):
 
@@ -223,6 +223,18 @@ def _is_map(fd) -> bool:
     return mt is not None and mt.GetOptions().map_entry
 
 
+def _is_inline(fd, gf: GoField) -> bool:
+    """An embedded Go struct (``json:",inline"``): its keys go into the parent object."""
+    return gf.inline and fd.message_type is not None and not fd.is_repeated
+
+
+def _merge_inline(out: dict, sub: Any, own: frozenset) -> None:
+    if isinstance(sub, dict):
+        for k, v in sub.items():
+            if k not in own and k not in out:
+                out[k] = v
+
+
 class Converters:
     """Per-message-type decode/encode closures for one descriptor pool + facts table."""
 
@@ -259,7 +271,7 @@ class Converters:
         self._orders[name] = []  # guards recursion through inline cycles
         order: list[str] = []
         for fd, gf in self.facts_for(desc)[0]:
-            if gf.inline and fd.message_type is not None and not fd.is_repeated:
+            if _is_inline(fd, gf):
                 order.extend(k for k in self.json_order(fd.message_type) if k not in order)
             elif gf.json_name not in order:
                 order.append(gf.json_name)
@@ -304,26 +316,19 @@ class Converters:
             if conv is None:
                 return lambda m: list(getattr(m, fd.name)) or None
             return lambda m: [conv(x) for x in getattr(m, fd.name)] or None
-        fast = self._generated_decoder(desc, pairs)
-        if fast is not None:
-            return fast
-        return self._generic_decoder(desc, pairs)
+        return self._generated_decoder(desc, pairs)
 
-    def _generated_decoder(self, desc, pairs) -> Callable | None:
-        """One straight-line Python function for this message type, or None if it needs
-        the generic path (inline fields, repeated JSON names, proto2 explicit defaults).
+    def _generated_decoder(self, desc, pairs) -> Callable:
+        """One straight-line Python function for this message type.
 
         The generated code reads each field by attribute in Go order, so the dict comes
-        out in JSON key order with no reorder pass, and no ListFields tuples are built.
-        It gives exactly what :meth:`_generic_decoder` gives (absent fields: the same
-        fills; present ones: the same converters).
+        out in JSON key order with no reorder pass. An absent field gives what Go writes
+        for its zero value. An inline struct's keys are merged where it stands; as in Go's
+        encoding/json, a key of the message's own fields wins over an inline one.
         """
-        keys = [gf.json_name for _, gf in pairs]
-        if len(set(keys)) != len(keys) or any(gf.inline or fd.has_default_value for fd, gf in pairs):
-            return None
         env: dict[str, Any] = {"_sorted": sorted, "_list": list, "_map": map, "_fmt_time": gotime.format_time,
-                               "_dec_time": _dec_time,
-                               "_embedded_json": _embedded_json}
+                               "_dec_time": _dec_time, "_embedded_json": _embedded_json, "_merge": _merge_inline,
+                               "_own": frozenset(gf.json_name for fd, gf in pairs if not _is_inline(fd, gf))}
         lines = ["def decode(m):", "    out = {}"]
         add = lines.append
         for i, (fd, gf) in enumerate(pairs):
@@ -333,7 +338,11 @@ class Converters:
             has = f"m.HasField({name!r})"
             null_if_absent = "" if gf.omitempty else f"\n    else:\n        out[{key}] = None"
             c = f"_c{i}"
-            if _is_map(fd):
+            if _is_inline(fd, gf):
+                env[c] = self.decoder(fd.message_type)
+                merge = f"_merge(out, {c}({get}), _own)"
+                add(f"    if {has}:\n        {merge}" if gf.pointer else f"    {merge}")
+            elif _is_map(fd):
                 vconv = self._value_decoder(fd.message_type.fields_by_name["value"])
                 env[c] = vconv
                 val = "{k: v[k] for k in _sorted(v)}" if vconv is None else f"{{k: {c}(v[k]) for k in _sorted(v)}}"
@@ -371,6 +380,10 @@ class Converters:
                 conv = self._value_decoder(fd)  # None, or base64 for bytes
                 env[c] = conv
                 val = "v" if conv is None else f"{c}(v)"
+                zero = b"" if fd.type == _BYTES else _ZERO.get(fd.type, 0)
+                if fd.default_value != zero:  # proto2 default (or first enum value): absent is Go's zero
+                    env[f"_z{i}"] = zero
+                    get = f"({get} if {has} else _z{i})"
                 if gf.pointer:
                     add(f"    v = {get}\n    if v or {has}:\n        out[{key}] = {val}{null_if_absent}")
                 elif not gf.omitempty:
@@ -387,154 +400,6 @@ class Converters:
         fn.__qualname__ = fn.__name__ = "decode_" + desc.name
         fn.source = source  # for debugging: print(schema.converters.decoder(desc).source)
         return fn
-
-    def _generic_decoder(self, desc, pairs) -> Callable:
-
-        # Per field: (mode, json key, function). Modes 0 (store as is) and 1 (store when
-        # non-zero) are inlined in the loop below to save a Python call per scalar field;
-        # mode 2 stores fn(value); mode 3 calls fn(out, value).
-        table: dict[Any, tuple[int, str, Any]] = {}
-        fills: list[tuple[str, Callable]] = []  # (json key, factory of the absent value)
-        number_order = []
-        for fd, gf in pairs:
-            table[fd] = self._field_entry(fd, gf)
-            absent = self._absent_value(fd, gf)
-            if absent is not None:
-                fills.append((gf.json_name, absent))
-        for fd in sorted(desc.fields, key=lambda f: f.number):
-            gf = dict(pairs)[fd]
-            if gf.inline and fd.message_type is not None and not fd.is_repeated:
-                number_order.extend(self.json_order(fd.message_type))
-            else:
-                number_order.append(gf.json_name)
-        order = self.json_order(desc)
-        reorder = number_order != order
-        fills_t = tuple(fills)
-        order_t = tuple(order)
-        get = table.__getitem__
-
-        def decode_message(m):
-            out: dict = {}
-            for fd, v in m.ListFields():
-                mode, key, fn = get(fd)
-                if mode == 0:
-                    out[key] = v
-                elif mode == 1:
-                    if v:
-                        out[key] = v
-                elif mode == 2:
-                    out[key] = fn(v)
-                else:
-                    fn(out, v)
-            if fills_t:
-                filled = False
-                for key, absent in fills_t:
-                    if key not in out:
-                        out[key] = absent()
-                        filled = True
-                if filled or reorder:
-                    return {k: out[k] for k in order_t if k in out}
-                return out
-            if reorder:
-                return {k: out[k] for k in order_t if k in out}
-            return out
-
-        if any(gf.inline for _, gf in pairs):
-            inline_fills = [(fd, gf) for fd, gf in pairs if gf.inline and fd.message_type is not None]
-
-            def decode_with_inline(m, _base=decode_message):
-                out = _base(m)
-                for fd, gf in inline_fills:
-                    if not m.HasField(fd.name) and not gf.pointer:
-                        sub = self.decoder(fd.message_type)(self._class_of(fd.message_type)())
-                        if isinstance(sub, dict):
-                            for k, v in sub.items():
-                                out.setdefault(k, v)
-                return {k: out[k] for k in order_t if k in out}
-
-            return decode_with_inline
-        return decode_message
-
-    def _field_entry(self, fd, gf: GoField) -> tuple[int, str, Any]:
-        key = gf.json_name
-        if not _is_map(fd) and not fd.is_repeated and fd.type != _MESSAGE:
-            conv = self._value_decoder(fd)
-            if conv is None:
-                return (0 if gf.pointer or not gf.omitempty else 1), key, None
-        if fd.type == _MESSAGE and not fd.is_repeated and not gf.inline and not _is_map(fd):
-            return 2, key, self.decoder(fd.message_type)
-        return 3, key, self._field_handler(fd, gf)
-
-    def _field_handler(self, fd, gf: GoField) -> Callable:
-        key = gf.json_name
-        if _is_map(fd):
-            vconv = self._value_decoder(fd.message_type.fields_by_name["value"])
-            if vconv is None:
-                def h(out, v):
-                    out[key] = dict(sorted(v.items()))
-            else:
-                def h(out, v):
-                    out[key] = {k: vconv(v[k]) for k in sorted(v)}
-            return h
-        conv = self._value_decoder(fd)
-        if fd.is_repeated:
-            if conv is None:
-                def h(out, v):
-                    out[key] = list(v)
-            else:
-                def h(out, v):
-                    out[key] = [conv(x) for x in v]
-            return h
-        if fd.type == _MESSAGE:
-            if gf.inline:
-                def h(out, v):
-                    sub = conv(v)
-                    if isinstance(sub, dict):
-                        out.update(sub)
-            else:
-                def h(out, v):
-                    out[key] = conv(v)
-            return h
-        # scalars
-        if gf.pointer or not gf.omitempty:
-            if conv is None:
-                def h(out, v):
-                    out[key] = v
-            else:
-                def h(out, v):
-                    out[key] = conv(v)
-            return h
-        if conv is None:
-            def h(out, v):
-                if v:
-                    out[key] = v
-        else:
-            def h(out, v):
-                if v:
-                    out[key] = conv(v)
-        return h
-
-    def _absent_value(self, fd, gf: GoField) -> Callable | None:
-        """What Go writes for a field missing from the wire, as a factory; None = omit."""
-        if gf.inline:
-            return None
-        if fd.is_repeated or _is_map(fd) or fd.type == _BYTES:
-            return None if gf.omitempty else (lambda: None)
-        if gf.pointer:
-            return None if gf.omitempty else (lambda: None)
-        if fd.type == _MESSAGE:
-            mt = fd.message_type
-            if mt.full_name in _SPECIAL_ZERO:
-                zero = _SPECIAL_ZERO[mt.full_name]
-                return lambda: zero
-            mf = self._facts.get(mt.full_name)
-            if mf is not None and mf.list_wrapper:
-                return lambda: None
-            return lambda: self.decoder(mt)(self._class_of(mt)())
-        if gf.omitempty:
-            return None
-        zero = _ZERO.get(fd.type, 0)
-        return lambda: zero
 
     # -- encoding ------------------------------------------------------------------------
     def encoder(self, desc) -> Callable:
@@ -605,7 +470,7 @@ class Converters:
         known: set[str] = set()
         for fd, gf in pairs:
             steps.append(self._field_encoder(fd, gf))
-            if gf.inline and fd.message_type is not None:
+            if _is_inline(fd, gf):
                 known.update(self.json_order(fd.message_type))
             else:
                 known.add(gf.json_name)

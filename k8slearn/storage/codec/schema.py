@@ -27,53 +27,25 @@ import hashlib
 import json
 import os
 import re
-import subprocess
-import sys
 import tempfile
 from dataclasses import asdict
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable
 
+from k8slearn.storage.codec import protoc
 from k8slearn.storage.codec.errors import DecodeError, EncodeError, SchemaError
 from k8slearn.storage.codec.jsonnames import BUILTIN_FACTS, GoField, MessageFacts, parse_types_go
+from k8slearn.storage.resources import API_GROUPS
 
 PROTO_DIR = Path(__file__).parent / "proto"
 DEFAULT_BASE_URL = "https://raw.githubusercontent.com"
 
-# API group -> folder in k8s.io/api (the proto package is k8s.io.api.<folder>.<version>).
-# Source: the folder layout of https://github.com/kubernetes/api
-GROUP_DIRS = {
-    "": "core",
-    "admissionregistration.k8s.io": "admissionregistration",
-    "apps": "apps",
-    "authentication.k8s.io": "authentication",
-    "authorization.k8s.io": "authorization",
-    "autoscaling": "autoscaling",
-    "batch": "batch",
-    "certificates.k8s.io": "certificates",
-    "coordination.k8s.io": "coordination",
-    "discovery.k8s.io": "discovery",
-    "events.k8s.io": "events",
-    "flowcontrol.apiserver.k8s.io": "flowcontrol",
-    "internal.apiserver.k8s.io": "apiserverinternal",
-    "networking.k8s.io": "networking",
-    "node.k8s.io": "node",
-    "policy": "policy",
-    "rbac.authorization.k8s.io": "rbac",
-    "resource.k8s.io": "resource",
-    "scheduling.k8s.io": "scheduling",
-    "storage.k8s.io": "storage",
-    "storagemigration.k8s.io": "storagemigration",
-}
 APIEXTENSIONS_PACKAGE = "k8s.io.apiextensions_apiserver.pkg.apis.apiextensions"
 
-# Folders fetched by default (each is {repo, path of generated.proto}); imports are followed.
-DEFAULT_ROOTS = [("api", f"{d}/generated.proto") for d in (
-    "core/v1", "apps/v1", "batch/v1", "coordination/v1", "discovery/v1", "events/v1",
-    "networking/v1", "policy/v1", "rbac/v1", "scheduling/v1", "storage/v1", "autoscaling/v2",
-    "admissionregistration/v1", "certificates/v1", "flowcontrol/v1", "node/v1", "resource/v1",
-)] + [("apiextensions-apiserver", "pkg/apis/apiextensions/v1/generated.proto")]
+# generated.proto files fetched by default, as (repo, path); their imports are followed.
+DEFAULT_ROOTS = [("api", f"{g.folder}/{g.fetched_version}/generated.proto")
+                 for g in API_GROUPS.values() if g.fetched_version] + [
+    ("apiextensions-apiserver", "pkg/apis/apiextensions/v1/generated.proto")]
 
 _VERSION_RE = re.compile(r"^\d+\.\d+\.\d+(?:-(?:alpha|beta|rc)\.\d+)?$")
 
@@ -98,7 +70,8 @@ def package_for(api_version: str) -> str | None:
         return None
     if group == "apiextensions.k8s.io":
         return f"{APIEXTENSIONS_PACKAGE}.{version}"
-    folder = GROUP_DIRS.get(group) or group.split(".")[0]
+    known = API_GROUPS.get(group)
+    folder = known.folder if known else group.split(".")[0]
     return f"k8s.io.api.{folder}.{version}"
 
 
@@ -190,59 +163,38 @@ class Schema:
 # compiling
 
 
-def _protoc(include_dirs: Iterable[Path], files: list[str], out: Path) -> None:
-    import grpc_tools
-
-    well_known = Path(grpc_tools.__file__).parent / "_proto"
-    cmd = [sys.executable, "-m", "grpc_tools.protoc", *(f"-I{d}" for d in include_dirs), f"-I{well_known}",
-           f"--descriptor_set_out={out}", "--include_imports", *files]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        first = (proc.stderr or proc.stdout or "protoc failed").strip().splitlines()[0]
-        raise SchemaError(f"protoc could not compile the .proto files: {first}")
-
-
 def _builtin_sources() -> list[Path]:
     return sorted((PROTO_DIR / "k8slearn").glob("*.proto"))
 
 
 def _builtin_hash() -> str:
-    import grpc_tools
-
-    h = hashlib.sha256()
-    h.update(getattr(grpc_tools, "__version__", "?").encode() if hasattr(grpc_tools, "__version__") else b"")
-    try:
-        from importlib.metadata import version
-
-        h.update(version("grpcio-tools").encode())
-    except Exception:
-        pass
+    h = hashlib.sha256(protoc.version().encode())
     for p in _builtin_sources():
         h.update(p.name.encode() + b"\0" + p.read_bytes())
     return h.hexdigest()[:16]
 
 
-def compile_builtin(out: Path) -> bytes:
-    files = [f"k8slearn/{p.name}" for p in _builtin_sources()]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    _protoc([PROTO_DIR], files, out)
-    return out.read_bytes()
+def compile_builtin() -> bytes:
+    """The built-in .proto files compiled to a FileDescriptorSet (no cache)."""
+    return protoc.descriptor_set([PROTO_DIR], [f"k8slearn/{p.name}" for p in _builtin_sources()])
 
 
 @lru_cache(maxsize=1)
 def builtin() -> Schema:
     """The schema compiled from this project's own .proto files (cached on disk)."""
     target = cache_dir() / "codec" / f"builtin-{_builtin_hash()}.binpb"
-    if target.is_file():
-        data = target.read_bytes()
-    else:
-        try:
-            tmp = target.with_suffix(f".{os.getpid()}.tmp")
-            data = compile_builtin(tmp)
-            os.replace(tmp, target)
-        except OSError:
-            with tempfile.TemporaryDirectory() as d:
-                data = compile_builtin(Path(d) / "builtin.binpb")
+    try:
+        return Schema(target.read_bytes(), BUILTIN_FACTS, "built-in")
+    except OSError:
+        pass
+    data = compile_builtin()
+    try:  # keep it for the next process; an unwritable cache only costs a compile per process
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, target)
+    except OSError:
+        pass
     return Schema(data, BUILTIN_FACTS, "built-in")
 
 
@@ -331,6 +283,20 @@ def _download(url: str, timeout: float) -> bytes | None:
         raise SchemaError(f"cannot download {url}: {e}; check the network or pass --base-url") from None
 
 
+def _check_base_url(base_url: str) -> str:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(base_url)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname) and (parts.port or 0) >= 0
+    except ValueError:
+        ok = False
+    if not ok:
+        raise SchemaError(f"base URL {base_url!r} is not an http(s) URL; "
+                          f"leave --base-url out to use {DEFAULT_BASE_URL}, or give a mirror like it")
+    return base_url.rstrip("/")
+
+
 _IMPORT_RE = re.compile(r'^\s*import\s+(?:public\s+|weak\s+)?"([^"]+)"\s*;', re.M)
 _PACKAGE_RE = re.compile(r"^\s*package\s+([\w.]+)\s*;", re.M)
 
@@ -343,7 +309,7 @@ def fetch(kubernetes_version: str, *, base_url: str | None = None, roots=None, t
     unknown), later roots missing in that release are skipped. Returns the cache folder.
     """
     version = _check_version(kubernetes_version)
-    base = (base_url or DEFAULT_BASE_URL).rstrip("/")
+    base = _check_base_url(base_url or DEFAULT_BASE_URL)
     roots = list(roots or DEFAULT_ROOTS)
 
     def url(repo: str, path: str) -> str:
@@ -394,9 +360,7 @@ def fetch(kubernetes_version: str, *, base_url: str | None = None, roots=None, t
             p = src / import_path
             p.parent.mkdir(parents=True, exist_ok=True)
             p.write_bytes(body)
-        out = Path(tmp) / "descriptors.binpb"
-        _protoc([src], sorted(protos), out)
-        data = out.read_bytes()
+        data = protoc.descriptor_set([src], sorted(protos))
     try:
         target.mkdir(parents=True, exist_ok=True)
         (target / "descriptors.binpb").write_bytes(data)
