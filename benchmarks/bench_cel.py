@@ -5,6 +5,7 @@ Engines that are not installed are reported as such (only cel-expr-python is a p
 dependency; install the others with pip to reproduce the comparison in docs/cel-engine.md).
 Figures are printed, never asserted: they depend on the machine.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -21,8 +22,7 @@ EXPRESSIONS = {
     "string": ("name.startsWith('web-') && size(name) < 63", {"name": "web-frontend"}),
     "k8s-rule": (
         "self.replicas <= self.maxReplicas && self.containers.all(c, c.image.contains(':'))",
-        {"self": {"replicas": 3, "maxReplicas": 5,
-                  "containers": [{"image": f"nginx:1.{i}"} for i in range(10)]}},
+        {"self": {"replicas": 3, "maxReplicas": 5, "containers": [{"image": f"nginx:1.{i}"} for i in range(10)]}},
     ),
 }
 
@@ -51,17 +51,20 @@ class CelExprPython:
 
     def __init__(self):
         from cel_expr_python import cel
+
         self.cel = cel
 
     def compile(self, expr, variables, check=True):
         cel = self.cel
         env = cel.NewEnv(variables={k: cel.Type.DYN for k in variables})
         prog = env.compile(expr, disable_check=not check)
+
         def run():
             r = prog.eval(data=variables)
             if r.type() == cel.Type.ERROR:  # errors come back as values, not exceptions
                 raise RuntimeError(r.value())
             return _py(r.plain_value())
+
         return run
 
 
@@ -71,6 +74,7 @@ class CelPy:
     def __init__(self):
         import celpy
         from celpy import adapter, celtypes
+
         self.celpy, self.adapter, self.celtypes = celpy, adapter, celtypes
 
     def compile(self, expr, variables, check=True):
@@ -83,6 +87,7 @@ class CelPy:
             if isinstance(r, Exception):
                 raise r
             return _py(self._plain(r))
+
         return run
 
     def _plain(self, r):
@@ -98,6 +103,7 @@ class CelPy:
     def _unused(self):
         def run():
             pass
+
         return run
 
 
@@ -106,6 +112,7 @@ class RustCel:
 
     def __init__(self):
         import cel
+
         self.cel = cel
 
     def compile(self, expr, variables, check=True):
@@ -116,6 +123,7 @@ class RustCel:
 
 def conformance(engine):
     from k8slearn.cel.conformance import load_file, values_equal
+
     passed = failed = 0
     failures = []
     for f in sorted(CONFORMANCE_DIR.glob("*.textproto")):
@@ -152,6 +160,7 @@ def bench(engine, seconds=0.5):
 def bench_k8slearn(seconds=0.5):
     """The project's own API: compile once (k8slearn.cel.compile), evaluate many times."""
     import k8slearn.cel as kc
+
     rates = {}
     for label, (expr, variables) in EXPRESSIONS.items():
         prog = kc.compile(expr, variables)

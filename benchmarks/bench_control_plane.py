@@ -51,8 +51,9 @@ def main() -> int:
     if missing:
         print(f"bench_control_plane: not built ({', '.join(missing)}): run `make cluster` first", file=sys.stderr)
         return 1
-    print(f"machine: {os.cpu_count()} cores; programs: " +
-          ", ".join(f"{k} {v}" for k, v in binaries.versions().items()))
+    print(
+        f"machine: {os.cpu_count()} cores; programs: " + ", ".join(f"{k} {v}" for k, v in binaries.versions().items())
+    )
     try:
         t0 = time.monotonic()
         state = local.up(log=lambda m: None)
@@ -65,9 +66,15 @@ def main() -> int:
             names = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
             t1 = time.monotonic()
             for name in names:
-                pm.execute_notebook(str(ROOT / "notebooks" / f"{name}.ipynb"), str(tmp / f"{name}.ipynb"),
-                                    parameters={"mode": "live"}, cwd=str(ROOT / "notebooks"), progress_bar=False,
-                                    kernel_name="python3", execution_timeout=300)
+                pm.execute_notebook(
+                    str(ROOT / "notebooks" / f"{name}.ipynb"),
+                    str(tmp / f"{name}.ipynb"),
+                    parameters={"mode": "live"},
+                    cwd=str(ROOT / "notebooks"),
+                    progress_bar=False,
+                    kernel_name="python3",
+                    execution_timeout=300,
+                )
             print(f"\nran {len(names)} notebooks live in {time.monotonic() - t1:.0f} s")
             show("RSS after the notebooks:", rss_table(local, state))
     except K8sLearnError as e:

@@ -17,19 +17,40 @@ from k8slearn.storage import codec
 def _meta(rng: random.Random, i: int, kind: str) -> dict:
     ns = rng.choice(["default", "kube-system", "team-a", "team-b"])
     name = f"{kind.lower()}-{i:06d}"
-    ts = f"2024-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}T1{rng.randint(0, 9)}:{rng.randint(10, 59)}:{rng.randint(10, 59)}Z"
-    fields = {"f:metadata": {"f:labels": {".": {}, "f:app": {}, "f:tier": {}},
-                             "f:annotations": {".": {}, "f:kubectl.kubernetes.io/last-applied-configuration": {}}}}
+    day = f"2024-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}"
+    ts = f"{day}T1{rng.randint(0, 9)}:{rng.randint(10, 59)}:{rng.randint(10, 59)}Z"
+    fields = {
+        "f:metadata": {
+            "f:labels": {".": {}, "f:app": {}, "f:tier": {}},
+            "f:annotations": {".": {}, "f:kubectl.kubernetes.io/last-applied-configuration": {}},
+        }
+    }
     return {
-        "name": name, "namespace": ns, "uid": f"{rng.getrandbits(128):032x}",
-        "resourceVersion": str(rng.randint(1000, 10**7)), "creationTimestamp": ts,
+        "name": name,
+        "namespace": ns,
+        "uid": f"{rng.getrandbits(128):032x}",
+        "resourceVersion": str(rng.randint(1000, 10**7)),
+        "creationTimestamp": ts,
         "labels": {"app": f"app-{i % 97}", "tier": rng.choice(["web", "db", "cache"])},
         "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{" + "x" * rng.randint(50, 400) + "}"},
         "managedFields": [
-            {"manager": "kubectl-client-side-apply", "operation": "Update", "apiVersion": "v1", "time": ts,
-             "fieldsType": "FieldsV1", "fieldsV1": fields},
-            {"manager": "kube-controller-manager", "operation": "Update", "apiVersion": "v1", "time": ts,
-             "fieldsType": "FieldsV1", "fieldsV1": {"f:status": {"f:conditions": {}}}, "subresource": "status"},
+            {
+                "manager": "kubectl-client-side-apply",
+                "operation": "Update",
+                "apiVersion": "v1",
+                "time": ts,
+                "fieldsType": "FieldsV1",
+                "fieldsV1": fields,
+            },
+            {
+                "manager": "kube-controller-manager",
+                "operation": "Update",
+                "apiVersion": "v1",
+                "time": ts,
+                "fieldsType": "FieldsV1",
+                "fieldsV1": {"f:status": {"f:conditions": {}}},
+                "subresource": "status",
+            },
         ],
     }
 
@@ -40,42 +61,109 @@ def make_objects(n: int, seed: int = 7) -> list[dict]:
     for i in range(n):
         t = i % 6
         if t == 0:
-            out.append({"kind": "ConfigMap", "apiVersion": "v1", "metadata": _meta(rng, i, "cm"),
-                        "data": {f"key{j}": "v" * rng.randint(10, 200) for j in range(rng.randint(1, 8))}})
+            out.append(
+                {
+                    "kind": "ConfigMap",
+                    "apiVersion": "v1",
+                    "metadata": _meta(rng, i, "cm"),
+                    "data": {f"key{j}": "v" * rng.randint(10, 200) for j in range(rng.randint(1, 8))},
+                }
+            )
         elif t == 1:
-            out.append({"kind": "Secret", "apiVersion": "v1", "metadata": _meta(rng, i, "secret"),
-                        "data": {"token": "dG9rZW4h" * rng.randint(5, 60)}, "type": "Opaque"})
+            out.append(
+                {
+                    "kind": "Secret",
+                    "apiVersion": "v1",
+                    "metadata": _meta(rng, i, "secret"),
+                    "data": {"token": "dG9rZW4h" * rng.randint(5, 60)},
+                    "type": "Opaque",
+                }
+            )
         elif t == 2:
-            out.append({"kind": "Service", "apiVersion": "v1", "metadata": _meta(rng, i, "svc"),
-                        "spec": {"ports": [{"name": "http", "protocol": "TCP", "port": 80, "targetPort": 8080}],
-                                 "selector": {"app": f"app-{i % 97}"}, "clusterIP": f"10.96.{i % 250}.{i % 200}",
-                                 "clusterIPs": [f"10.96.{i % 250}.{i % 200}"], "type": "ClusterIP",
-                                 "sessionAffinity": "None", "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack",
-                                 "internalTrafficPolicy": "Cluster"},
-                        "status": {"loadBalancer": {}}})
+            out.append(
+                {
+                    "kind": "Service",
+                    "apiVersion": "v1",
+                    "metadata": _meta(rng, i, "svc"),
+                    "spec": {
+                        "ports": [{"name": "http", "protocol": "TCP", "port": 80, "targetPort": 8080}],
+                        "selector": {"app": f"app-{i % 97}"},
+                        "clusterIP": f"10.96.{i % 250}.{i % 200}",
+                        "clusterIPs": [f"10.96.{i % 250}.{i % 200}"],
+                        "type": "ClusterIP",
+                        "sessionAffinity": "None",
+                        "ipFamilies": ["IPv4"],
+                        "ipFamilyPolicy": "SingleStack",
+                        "internalTrafficPolicy": "Cluster",
+                    },
+                    "status": {"loadBalancer": {}},
+                }
+            )
         elif t == 3:
-            out.append({"kind": "EndpointSlice", "apiVersion": "discovery.k8s.io/v1",
-                        "metadata": _meta(rng, i, "eps"), "addressType": "IPv4",
-                        "endpoints": [{"addresses": [f"10.244.{j}.{i % 250}"],
-                                       "conditions": {"ready": True, "serving": True, "terminating": False},
-                                       "targetRef": {"kind": "Pod", "namespace": "default", "name": f"p-{j}",
-                                                     "uid": f"{rng.getrandbits(64):016x}"},
-                                       "nodeName": f"node-{j}", "zone": "z1"} for j in range(rng.randint(1, 5))],
-                        "ports": [{"name": "http", "protocol": "TCP", "port": 8080}]})
+            out.append(
+                {
+                    "kind": "EndpointSlice",
+                    "apiVersion": "discovery.k8s.io/v1",
+                    "metadata": _meta(rng, i, "eps"),
+                    "addressType": "IPv4",
+                    "endpoints": [
+                        {
+                            "addresses": [f"10.244.{j}.{i % 250}"],
+                            "conditions": {"ready": True, "serving": True, "terminating": False},
+                            "targetRef": {
+                                "kind": "Pod",
+                                "namespace": "default",
+                                "name": f"p-{j}",
+                                "uid": f"{rng.getrandbits(64):016x}",
+                            },
+                            "nodeName": f"node-{j}",
+                            "zone": "z1",
+                        }
+                        for j in range(rng.randint(1, 5))
+                    ],
+                    "ports": [{"name": "http", "protocol": "TCP", "port": 8080}],
+                }
+            )
         elif t == 4:
-            out.append({"kind": "Lease", "apiVersion": "coordination.k8s.io/v1", "metadata": _meta(rng, i, "lease"),
-                        "spec": {"holderIdentity": f"node-{i % 50}", "leaseDurationSeconds": 40,
-                                 "renewTime": "2024-05-01T10:05:00.123456Z"}})
+            out.append(
+                {
+                    "kind": "Lease",
+                    "apiVersion": "coordination.k8s.io/v1",
+                    "metadata": _meta(rng, i, "lease"),
+                    "spec": {
+                        "holderIdentity": f"node-{i % 50}",
+                        "leaseDurationSeconds": 40,
+                        "renewTime": "2024-05-01T10:05:00.123456Z",
+                    },
+                }
+            )
         else:
-            out.append({"kind": "Event", "apiVersion": "v1", "metadata": _meta(rng, i, "ev"),
-                        "involvedObject": {"kind": "Pod", "namespace": "default", "name": f"p-{i}",
-                                           "uid": f"{rng.getrandbits(64):016x}", "apiVersion": "v1",
-                                           "resourceVersion": "123", "fieldPath": "spec.containers{app}"},
-                        "reason": "Pulled", "message": "Successfully pulled image " + "x" * rng.randint(10, 80),
-                        "source": {"component": "kubelet", "host": f"node-{i % 50}"},
-                        "firstTimestamp": "2024-05-01T10:00:00Z", "lastTimestamp": "2024-05-01T10:00:00Z",
-                        "count": 1, "type": "Normal", "eventTime": None,
-                        "reportingComponent": "kubelet", "reportingInstance": f"node-{i % 50}"})
+            out.append(
+                {
+                    "kind": "Event",
+                    "apiVersion": "v1",
+                    "metadata": _meta(rng, i, "ev"),
+                    "involvedObject": {
+                        "kind": "Pod",
+                        "namespace": "default",
+                        "name": f"p-{i}",
+                        "uid": f"{rng.getrandbits(64):016x}",
+                        "apiVersion": "v1",
+                        "resourceVersion": "123",
+                        "fieldPath": "spec.containers{app}",
+                    },
+                    "reason": "Pulled",
+                    "message": "Successfully pulled image " + "x" * rng.randint(10, 80),
+                    "source": {"component": "kubelet", "host": f"node-{i % 50}"},
+                    "firstTimestamp": "2024-05-01T10:00:00Z",
+                    "lastTimestamp": "2024-05-01T10:00:00Z",
+                    "count": 1,
+                    "type": "Normal",
+                    "eventTime": None,
+                    "reportingComponent": "kubelet",
+                    "reportingInstance": f"node-{i % 50}",
+                }
+            )
     return out
 
 
@@ -100,8 +188,9 @@ def main() -> None:
     json_values = [codec.encode(o, "application/json") for o in objs]
     # correctness first: every protobuf value decodes to the same object as its JSON, with the
     # same key order (the objects above are written in Go struct order, as Kubernetes does)
-    mismatches = sum(json.dumps(codec.decode(p).obj) != json.dumps(json.loads(j))
-                     for p, j in zip(pb_values[:600], json_values[:600]))
+    mismatches = sum(
+        json.dumps(codec.decode(p).obj) != json.dumps(json.loads(j)) for p, j in zip(pb_values[:600], json_values[:600])
+    )
     pb_mb = sum(map(len, pb_values)) / 1e6
     js_mb = sum(map(len, json_values)) / 1e6
 
@@ -112,7 +201,10 @@ def main() -> None:
     t_js = _time(json.loads, json_values, args.repeat)
     n = len(objs)
     print(f"objects: {n} (ConfigMap, Secret, Service, EndpointSlice, Lease, Event; 2 managedFields each)")
-    print(f"sizes: protobuf {pb_mb:.1f} MB, JSON {js_mb:.1f} MB; decode mismatches (values or key order) in first 600: {mismatches}")
+    print(
+        f"sizes: protobuf {pb_mb:.1f} MB, JSON {js_mb:.1f} MB; "
+        f"decode mismatches (values or key order) in first 600: {mismatches}"
+    )
     print(f"protobuf codec.decode: {n / t_pb:10.0f} objects/s  {pb_mb / t_pb:6.1f} MB/s  ({t_pb:.3f} s)")
     print(f"json.loads           : {n / t_js:10.0f} objects/s  {js_mb / t_js:6.1f} MB/s  ({t_js:.3f} s)")
     print(f"ratio protobuf/json.loads time: {t_pb / t_js:.2f}x  (goal: <= 3x)")

@@ -25,7 +25,8 @@ from __future__ import annotations
 import json
 import random
 import time
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 from kubernetes.utils.retry import DEFAULT_RETRY, Backoff, on_error
 
@@ -37,9 +38,25 @@ T = TypeVar("T")
 # as a conflict only when its reason is Conflict or none of these.
 # https://github.com/kubernetes/kubernetes/blob/v1.37.2/staging/src/k8s.io/apimachinery/pkg/api/errors/errors.go#L47-L68
 _KNOWN_REASONS = {
-    "Unauthorized", "Forbidden", "NotFound", "AlreadyExists", "Conflict", "Gone", "Invalid", "ServerTimeout",
-    "StorageReadError", "Timeout", "TooManyRequests", "BadRequest", "MethodNotAllowed", "NotAcceptable",
-    "RequestEntityTooLarge", "UnsupportedMediaType", "InternalError", "Expired", "ServiceUnavailable",
+    "Unauthorized",
+    "Forbidden",
+    "NotFound",
+    "AlreadyExists",
+    "Conflict",
+    "Gone",
+    "Invalid",
+    "ServerTimeout",
+    "StorageReadError",
+    "Timeout",
+    "TooManyRequests",
+    "BadRequest",
+    "MethodNotAllowed",
+    "NotAcceptable",
+    "RequestEntityTooLarge",
+    "UnsupportedMediaType",
+    "InternalError",
+    "Expired",
+    "ServiceUnavailable",
 }
 
 
@@ -66,9 +83,12 @@ def is_conflict(error: BaseException) -> bool:
     return getattr(error, "status", None) == 409 and reason not in _KNOWN_REASONS
 
 
-def retry_on_conflict(fn: Callable[[], T], backoff: Backoff = DEFAULT_RETRY,
-                      sleep_func: Callable[[float], None] = time.sleep,
-                      random_func: Callable[[], float] = random.random) -> T:
+def retry_on_conflict(
+    fn: Callable[[], T],
+    backoff: Backoff = DEFAULT_RETRY,
+    sleep_func: Callable[[float], None] = time.sleep,
+    random_func: Callable[[], float] = random.random,
+) -> T:
     """`kubernetes.utils.retry.retry_on_conflict` (same arguments), retrying only what
     client-go's `IsConflict` calls a conflict; returns `fn()`'s result."""
     return on_error(backoff, is_conflict, fn, sleep_func, random_func)

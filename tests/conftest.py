@@ -47,8 +47,9 @@ def _run_id() -> str:
     return os.environ.get("PYTEST_XDIST_TESTRUNUID") or os.environ.get("K8SLEARN_TEST_RUN", "")
 
 
-def execute_notebook(name: str, mode: str = "replay", env: dict | None = None,
-                     tag: str | None = None) -> tuple[dict, float, Path]:
+def execute_notebook(
+    name: str, mode: str = "replay", env: dict | None = None, tag: str | None = None
+) -> tuple[dict, float, Path]:
     """Execute notebooks/<name>.ipynb once per test run; return (records, seconds, path).
 
     `mode` is the notebook's parameter ("replay" or "live"); `env` adds environment variables
@@ -78,12 +79,25 @@ def execute_notebook(name: str, mode: str = "replay", env: dict | None = None,
         os.environ.update(env or {})
         t0 = time.perf_counter()
         try:
-            pm.execute_notebook(str(NOTEBOOKS / f"{name}.ipynb"), str(out), parameters={"mode": mode},
-                                cwd=str(NOTEBOOKS), kernel_name="python3", progress_bar=False,
-                                execution_timeout=300)  # a stuck cell fails the run instead of stalling CI
+            pm.execute_notebook(
+                str(NOTEBOOKS / f"{name}.ipynb"),
+                str(out),
+                parameters={"mode": mode},
+                cwd=str(NOTEBOOKS),
+                kernel_name="python3",
+                progress_bar=False,
+                execution_timeout=300,
+            )  # a stuck cell fails the run instead of stalling CI
         except Exception as e:
-            meta.write_text(json.dumps({"run": _run_id(), "seconds": time.perf_counter() - t0,
-                                        "error": f"{type(e).__name__}: {str(e)[-600:]}"}))
+            meta.write_text(
+                json.dumps(
+                    {
+                        "run": _run_id(),
+                        "seconds": time.perf_counter() - t0,
+                        "error": f"{type(e).__name__}: {str(e)[-600:]}",
+                    }
+                )
+            )
             raise
         finally:
             os.environ.clear()
@@ -127,6 +141,7 @@ def pytest_terminal_summary(terminalreporter):
 
 # ------------------------------------------------------------------ the suite's real control plane
 
+
 def live_or_skip() -> str:
     """The URL of the suite's local control plane (tests/with_control_plane.py), or skip saying why.
 
@@ -135,8 +150,9 @@ def live_or_skip() -> str:
     url = os.environ.get("K8SLEARN_LIVE")
     if url:
         return url
-    why = os.environ.get("K8SLEARN_LIVE_SKIP") or ("no local control plane for this run: run the suite with "
-                                                    "`make test` (tests/with_control_plane.py starts one)")
+    why = os.environ.get("K8SLEARN_LIVE_SKIP") or (
+        "no local control plane for this run: run the suite with `make test` (tests/with_control_plane.py starts one)"
+    )
     if os.environ.get("K8SLEARN_REQUIRE_LIVE") == "1":
         pytest.fail(f"live runs are required (K8SLEARN_REQUIRE_LIVE=1) but {why}")
     pytest.skip(why)
@@ -184,9 +200,16 @@ def one_context_kubeconfig(path: Path, context: str, server: str) -> Path:
     """A kubeconfig with one context and no credentials, TLS unchecked (/version is public)."""
     import yaml
 
-    path.write_text(yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Config", "current-context": context,
-        "clusters": [{"name": "c", "cluster": {"server": server, "insecure-skip-tls-verify": True}}],
-        "users": [{"name": "u", "user": {}}],
-        "contexts": [{"name": context, "context": {"cluster": "c", "user": "u"}}]}))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "current-context": context,
+                "clusters": [{"name": "c", "cluster": {"server": server, "insecure-skip-tls-verify": True}}],
+                "users": [{"name": "u", "user": {}}],
+                "contexts": [{"name": context, "context": {"cluster": "c", "user": "u"}}],
+            }
+        )
+    )
     return path

@@ -14,8 +14,13 @@ def test_dns_ip_is_the_tenth_address_of_the_service_subnet():
 def test_six_objects_in_kubeadms_order():
     objs = addons.manifests()
     assert [(o["kind"], o["metadata"]["name"]) for o in objs] == [
-        ("ConfigMap", "coredns"), ("ClusterRole", "system:coredns"), ("ClusterRoleBinding", "system:coredns"),
-        ("ServiceAccount", "coredns"), ("Deployment", "coredns"), ("Service", "kube-dns")]
+        ("ConfigMap", "coredns"),
+        ("ClusterRole", "system:coredns"),
+        ("ClusterRoleBinding", "system:coredns"),
+        ("ServiceAccount", "coredns"),
+        ("Deployment", "coredns"),
+        ("Service", "kube-dns"),
+    ]
     assert all(o["metadata"].get("namespace") in (None, "kube-system") for o in objs)
 
 
@@ -24,8 +29,15 @@ def test_service_and_deployment_agree():
     svc, dep = by_kind["Service"], by_kind["Deployment"]
     assert svc["spec"]["clusterIP"] == "10.96.0.10"
     assert [(p["name"], p["port"], p["protocol"]) for p in svc["spec"]["ports"]] == [
-        ("dns", 53, "UDP"), ("dns-tcp", 53, "TCP"), ("metrics", 9153, "TCP")]
-    assert svc["spec"]["selector"] == dep["spec"]["selector"]["matchLabels"] == dep["spec"]["template"]["metadata"]["labels"]
+        ("dns", 53, "UDP"),
+        ("dns-tcp", 53, "TCP"),
+        ("metrics", 9153, "TCP"),
+    ]
+    assert (
+        svc["spec"]["selector"]
+        == dep["spec"]["selector"]["matchLabels"]
+        == dep["spec"]["template"]["metadata"]["labels"]
+    )
     container = dep["spec"]["template"]["spec"]["containers"][0]
     assert dep["spec"]["replicas"] == 2 and container["image"] == "registry.k8s.io/coredns/coredns:v1.14.6"
     exposed = {(p["name"], p["containerPort"], p["protocol"]) for p in container["ports"]}

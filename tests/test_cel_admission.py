@@ -5,21 +5,30 @@ import pytest
 import k8slearn.cel as kc
 
 POLICY = {
-    "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
+    "apiVersion": "admissionregistration.k8s.io/v1",
+    "kind": "ValidatingAdmissionPolicy",
     "metadata": {"name": "replica-limit"},
     "spec": {
         "failurePolicy": "Fail",
         "paramKind": {"apiVersion": "v1", "kind": "ConfigMap"},
-        "matchConstraints": {"resourceRules": [{"apiGroups": ["apps"], "apiVersions": ["v1"],
-                                                "operations": ["CREATE", "UPDATE"],
-                                                "resources": ["deployments"]}]},
-        "matchConditions": [{"name": "not-kube-system",
-                             "expression": "request.namespace != 'kube-system'"}],
+        "matchConstraints": {
+            "resourceRules": [
+                {
+                    "apiGroups": ["apps"],
+                    "apiVersions": ["v1"],
+                    "operations": ["CREATE", "UPDATE"],
+                    "resources": ["deployments"],
+                }
+            ]
+        },
+        "matchConditions": [{"name": "not-kube-system", "expression": "request.namespace != 'kube-system'"}],
         "variables": [{"name": "replicas", "expression": "object.spec.replicas"}],
         "validations": [
-            {"expression": "variables.replicas <= int(params.data.maxReplicas)",
-             "messageExpression": "'replicas ' + string(variables.replicas) + ' > ' + params.data.maxReplicas",
-             "reason": "Forbidden"},
+            {
+                "expression": "variables.replicas <= int(params.data.maxReplicas)",
+                "messageExpression": "'replicas ' + string(variables.replicas) + ' > ' + params.data.maxReplicas",
+                "reason": "Forbidden",
+            },
             {"expression": "object.metadata.name.startsWith('web-')"},
         ],
         "auditAnnotations": [{"key": "replicas", "valueExpression": "string(variables.replicas)"}],
@@ -29,14 +38,20 @@ PARAMS = {"data": {"maxReplicas": "5"}}
 
 
 def binding(*actions):
-    return {"metadata": {"name": "replica-limit-prod"},
-            "spec": {"policyName": "replica-limit", "validationActions": list(actions)}}
+    return {
+        "metadata": {"name": "replica-limit-prod"},
+        "spec": {"policyName": "replica-limit", "validationActions": list(actions)},
+    }
 
 
 def request(name="web-api", replicas=3, namespace="default", op="CREATE", group="apps"):
-    return {"operation": op, "name": name, "namespace": namespace,
-            "resource": {"group": group, "version": "v1", "resource": "deployments"},
-            "object": {"metadata": {"name": name}, "spec": {"replicas": replicas}}}
+    return {
+        "operation": op,
+        "name": name,
+        "namespace": namespace,
+        "resource": {"group": group, "version": "v1", "resource": "deployments"},
+        "object": {"metadata": {"name": name}, "spec": {"replicas": replicas}},
+    }
 
 
 def test_allowed():
@@ -48,8 +63,10 @@ def test_allowed():
 def test_denied_message_format_and_reason():
     r = kc.admit(POLICY, binding("Deny"), request(replicas=7), params=PARAMS)
     assert not r.allowed
-    assert r.message == ('deployments.apps "web-api" is forbidden: ValidatingAdmissionPolicy '
-                         "'replica-limit' with binding 'replica-limit-prod' denied request: replicas 7 > 5")
+    assert r.message == (
+        'deployments.apps "web-api" is forbidden: ValidatingAdmissionPolicy '
+        "'replica-limit' with binding 'replica-limit-prod' denied request: replicas 7 > 5"
+    )
     assert (r.reason, r.code) == ("Forbidden", 403)
 
 
@@ -62,12 +79,20 @@ def test_default_message_is_failed_expression():
 def test_warn_and_audit_do_not_deny():
     r = kc.admit(POLICY, binding("Warn", "Audit"), request(name="api"), params=PARAMS)
     assert r.allowed
-    assert r.warnings == ["Validation failed for ValidatingAdmissionPolicy 'replica-limit' with "
-                          "binding 'replica-limit-prod': failed expression: object.metadata.name.startsWith('web-')"]
+    assert r.warnings == [
+        "Validation failed for ValidatingAdmissionPolicy 'replica-limit' with "
+        "binding 'replica-limit-prod': failed expression: object.metadata.name.startsWith('web-')"
+    ]
     failure = json.loads(r.audit_annotations["validation.policy.admission.k8s.io/validation_failure"])
-    assert failure == [{"message": "failed expression: object.metadata.name.startsWith('web-')",
-                        "policy": "replica-limit", "binding": "replica-limit-prod",
-                        "expressionIndex": 1, "validationActions": ["Warn", "Audit"]}]
+    assert failure == [
+        {
+            "message": "failed expression: object.metadata.name.startsWith('web-')",
+            "policy": "replica-limit",
+            "binding": "replica-limit-prod",
+            "expressionIndex": 1,
+            "validationActions": ["Warn", "Audit"],
+        }
+    ]
 
 
 def test_not_matched_by_rules_or_conditions():
@@ -112,22 +137,27 @@ def test_evaluation_error_wording_is_cel_go():
     bad["spec"]["validations"] = [{"expression": "object.spec.missing > 1"}]
     r = kc.admit(bad, binding("Deny"), request(), params=PARAMS)
     # as kube-apiserver v1.37.2 answers (cel-go's "no such key"), reason Invalid -> 422
-    assert r.message.endswith("denied request: expression 'object.spec.missing > 1' resulted in error: "
-                              "no such key: missing")
+    assert r.message.endswith(
+        "denied request: expression 'object.spec.missing > 1' resulted in error: no such key: missing"
+    )
     assert (r.reason, r.code) == ("Invalid", 422)
 
 
 def test_match_conditions_all_run_false_wins_errors_aggregate():
     p = json.loads(json.dumps(POLICY))
-    p["spec"]["matchConditions"] = [{"name": "a", "expression": "object.spec.nope == 1"},
-                                    {"name": "b", "expression": "object.metadata.name != 'skip'"}]
+    p["spec"]["matchConditions"] = [
+        {"name": "a", "expression": "object.spec.nope == 1"},
+        {"name": "b", "expression": "object.metadata.name != 'skip'"},
+    ]
     assert not kc.admit(p, binding("Deny"), request(name="skip"), params=PARAMS).matched  # false beats the error
     r = kc.admit(p, binding("Deny"), request(), params=PARAMS)
     assert r.message.endswith("denied request: expression 'object.spec.nope == 1' resulted in error: no such key: nope")
     p["spec"]["matchConditions"].append({"name": "c", "expression": "object.spec.other == 1"})
     r = kc.admit(p, binding("Deny"), request(), params=PARAMS)
-    assert r.message.endswith("denied request: [expression 'object.spec.nope == 1' resulted in error: no such key: "
-                              "nope, expression 'object.spec.other == 1' resulted in error: no such key: other]")
+    assert r.message.endswith(
+        "denied request: [expression 'object.spec.nope == 1' resulted in error: no such key: "
+        "nope, expression 'object.spec.other == 1' resulted in error: no such key: other]"
+    )
     p["spec"]["failurePolicy"] = "Ignore"
     r = kc.admit(p, binding("Deny"), request(), params=PARAMS)
     assert r.allowed and not r.matched and r.errors
@@ -135,8 +165,10 @@ def test_match_conditions_all_run_false_wins_errors_aggregate():
 
 def test_missing_params_message_and_ignore():
     r = kc.admit(POLICY, binding("Deny"), request())
-    assert r.message.endswith("denied request: failed to configure binding: no params found for policy "
-                              "binding with `Deny` parameterNotFoundAction")
+    assert r.message.endswith(
+        "denied request: failed to configure binding: no params found for policy "
+        "binding with `Deny` parameterNotFoundAction"
+    )
     p = json.loads(json.dumps(POLICY))
     p["spec"]["failurePolicy"] = "Ignore"
     assert kc.admit(p, binding("Deny"), request()).allowed
@@ -145,6 +177,10 @@ def test_missing_params_message_and_ignore():
 def test_name_in_the_denial():
     req = request(name="api")
     del req["name"]
-    assert kc.admit(POLICY, binding("Deny"), req, params=PARAMS).message.startswith('deployments.apps "api" is forbidden')
+    assert kc.admit(POLICY, binding("Deny"), req, params=PARAMS).message.startswith(
+        'deployments.apps "api" is forbidden'
+    )
     req["object"]["metadata"] = {"generateName": "api-"}
-    assert kc.admit(POLICY, binding("Deny"), req, params=PARAMS).message.startswith('deployments.apps "api-" is forbidden')
+    assert kc.admit(POLICY, binding("Deny"), req, params=PARAMS).message.startswith(
+        'deployments.apps "api-" is forbidden'
+    )

@@ -1,4 +1,5 @@
 """The CEL conformance suite (../shared/testdata/cel-spec) through k8slearn.cel.evaluate."""
+
 from pathlib import Path
 
 import pytest
@@ -46,11 +47,11 @@ def test_parser_rejects_unknown_fields():
 
 
 def test_parser_reads_bindings_and_errors():
-    cases = parse_text('''
+    cases = parse_text("""
       name: "t"
       section { name: "s" test { name: "a" expr: "x" bindings { key: "x" value { value { int64_value: 3 } } } value { int64_value: 3 } }
                 test { name: "b" expr: "1/0" eval_error { errors { message: "division by zero" } } }
-                test { name: "c" expr: "true" } }''')
+                test { name: "c" expr: "true" } }""")
     assert cases[0].bindings == {"x": 3} and cases[0].expected == 3
     assert cases[1].expect_error == "division by zero"
     assert cases[2].expected is True  # unspecified result means true

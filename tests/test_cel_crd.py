@@ -6,14 +6,27 @@ import k8slearn.cel as kc
 
 
 def crd(rules_spec, props=None, extra=None):
-    spec_schema = {"type": "object", "x-kubernetes-validations": rules_spec,
-                   "properties": props or {"replicas": {"type": "integer"},
-                                           "minReplicas": {"type": "integer"},
-                                           "name": {"type": "string"}}}
+    spec_schema = {
+        "type": "object",
+        "x-kubernetes-validations": rules_spec,
+        "properties": props
+        or {"replicas": {"type": "integer"}, "minReplicas": {"type": "integer"}, "name": {"type": "string"}},
+    }
     spec_schema.update(extra or {})
-    return {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-            "spec": {"versions": [{"name": "v1", "served": True, "storage": True, "schema": {
-                "openAPIV3Schema": {"type": "object", "properties": {"spec": spec_schema}}}}]}}
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "spec": {
+            "versions": [
+                {
+                    "name": "v1",
+                    "served": True,
+                    "storage": True,
+                    "schema": {"openAPIV3Schema": {"type": "object", "properties": {"spec": spec_schema}}},
+                }
+            ]
+        },
+    }
 
 
 def obj(**spec):
@@ -21,8 +34,12 @@ def obj(**spec):
 
 
 def test_message_and_default_message_format():
-    c = crd([{"rule": "self.minReplicas <= self.replicas", "message": " replicas too low "},
-             {"rule": "self.name.startsWith('w')"}])
+    c = crd(
+        [
+            {"rule": "self.minReplicas <= self.replicas", "message": " replicas too low "},
+            {"rule": "self.name.startsWith('w')"},
+        ]
+    )
     v = kc.validate_crd(c, obj(replicas=1, minReplicas=2, name="x"))
     # since 1.35 the value of an object node is left out (field.OmitValueType)
     assert [str(x) for x in v] == [
@@ -37,15 +54,30 @@ def test_valid_object_has_no_violations():
 
 
 def test_message_expression_reason_and_field_path():
-    c = crd([{"rule": "self.replicas < 10", "messageExpression": "'too many: ' + string(self.replicas)",
-              "reason": "FieldValueForbidden", "fieldPath": ".replicas"}])
+    c = crd(
+        [
+            {
+                "rule": "self.replicas < 10",
+                "messageExpression": "'too many: ' + string(self.replicas)",
+                "reason": "FieldValueForbidden",
+                "fieldPath": ".replicas",
+            }
+        ]
+    )
     (v,) = kc.validate_crd(c, obj(replicas=12))
     assert str(v) == "spec.replicas: Forbidden: too many: 12"
 
 
 def test_rule_on_nested_scalar_and_list_items():
-    props = {"ports": {"type": "array", "items": {"type": "integer", "x-kubernetes-validations": [
-        {"rule": "self > 0 && self < 65536", "message": "bad port"}]}}}
+    props = {
+        "ports": {
+            "type": "array",
+            "items": {
+                "type": "integer",
+                "x-kubernetes-validations": [{"rule": "self > 0 && self < 65536", "message": "bad port"}],
+            },
+        }
+    }
     c = crd([], props)
     v = kc.validate_crd(c, obj(ports=[80, 0, 70000]))
     assert [x.field for x in v] == ["spec.ports[1]", "spec.ports[2]"]
@@ -61,15 +93,24 @@ def test_transition_rule_only_on_update():
 
 
 def test_optional_old_self_runs_on_create():
-    c = crd([{"rule": "oldSelf.hasValue() || self.name == 'first'", "optionalOldSelf": True,
-              "message": "must start as first"}])
+    c = crd(
+        [
+            {
+                "rule": "oldSelf.hasValue() || self.name == 'first'",
+                "optionalOldSelf": True,
+                "message": "must start as first",
+            }
+        ]
+    )
     assert [x.message for x in kc.validate_crd(c, obj(name="other"))] == ["must start as first"]
     assert kc.validate_crd(c, obj(name="other"), obj(name="first")) == []
 
 
 def test_ratcheting_unchanged_invalid_value():
-    props = {"replicas": {"type": "integer", "x-kubernetes-validations": [{"rule": "self < 5"}]},
-             "name": {"type": "string"}}
+    props = {
+        "replicas": {"type": "integer", "x-kubernetes-validations": [{"rule": "self < 5"}]},
+        "name": {"type": "string"},
+    }
     c = crd([], props)
     old = obj(replicas=7, name="a")
     new = copy.deepcopy(old)
@@ -91,11 +132,18 @@ def test_transition_rules_are_not_ratcheted():
 
 
 def test_map_list_items_correlate_by_key():
-    props = {"items": {"type": "array", "x-kubernetes-list-type": "map",
-                       "x-kubernetes-map-keys": ["name"],
-                       "items": {"type": "object", "properties": {"name": {"type": "string"},
-                                                                  "size": {"type": "integer"}},
-                                 "x-kubernetes-validations": [{"rule": "self.size < 3"}]}}}
+    props = {
+        "items": {
+            "type": "array",
+            "x-kubernetes-list-type": "map",
+            "x-kubernetes-map-keys": ["name"],
+            "items": {
+                "type": "object",
+                "properties": {"name": {"type": "string"}, "size": {"type": "integer"}},
+                "x-kubernetes-validations": [{"rule": "self.size < 3"}],
+            },
+        }
+    }
     c = crd([], props)
     old = obj(items=[{"name": "a", "size": 9}])
     new = obj(items=[{"name": "b", "size": 1}, {"name": "a", "size": 9}])
@@ -115,13 +163,19 @@ def test_bad_rule_and_bad_crd():
 
 
 def test_scalar_values_print_like_go():
-    props = {"tier": {"type": "string", "x-kubernetes-validations": [{"rule": "self == 'gold'"}]},
-             "ratio": {"type": "number", "x-kubernetes-validations": [{"rule": "self < 1.0"}]},
-             "big": {"type": "number", "x-kubernetes-validations": [{"rule": "self < 1.0"}]},
-             "flag": {"type": "boolean", "x-kubernetes-validations": [
-                 {"rule": "!self", "reason": "FieldValueDuplicate", "message": "dropped"}]},
-             "name": {"type": "string", "x-kubernetes-validations": [
-                 {"rule": "self == 'x'", "reason": "FieldValueRequired", "message": "need x"}]}}
+    props = {
+        "tier": {"type": "string", "x-kubernetes-validations": [{"rule": "self == 'gold'"}]},
+        "ratio": {"type": "number", "x-kubernetes-validations": [{"rule": "self < 1.0"}]},
+        "big": {"type": "number", "x-kubernetes-validations": [{"rule": "self < 1.0"}]},
+        "flag": {
+            "type": "boolean",
+            "x-kubernetes-validations": [{"rule": "!self", "reason": "FieldValueDuplicate", "message": "dropped"}],
+        },
+        "name": {
+            "type": "string",
+            "x-kubernetes-validations": [{"rule": "self == 'x'", "reason": "FieldValueRequired", "message": "need x"}],
+        },
+    }
     v = kc.validate_crd(crd([], props), obj(tier='pl"at\u00e9\n', ratio=1.5, big=1234567.0, flag=True, name="y"))
     assert [str(x) for x in v] == [
         'spec.tier: Invalid value: "pl\\"at\u00e9\\n": failed rule: self == \'gold\'',
@@ -134,17 +188,44 @@ def test_scalar_values_print_like_go():
 
 
 def test_root_rule_and_null_values():
-    c = {"spec": {"versions": [{"name": "v1", "storage": True, "schema": {"openAPIV3Schema": {
-        "type": "object", "x-kubernetes-validations": [{"rule": "self.metadata.name != 'w'"}],
-        "properties": {"spec": {"type": "object", "nullable": True,
-                                "x-kubernetes-validations": [{"rule": "false"}]}}}}}]}}
+    c = {
+        "spec": {
+            "versions": [
+                {
+                    "name": "v1",
+                    "storage": True,
+                    "schema": {
+                        "openAPIV3Schema": {
+                            "type": "object",
+                            "x-kubernetes-validations": [{"rule": "self.metadata.name != 'w'"}],
+                            "properties": {
+                                "spec": {
+                                    "type": "object",
+                                    "nullable": True,
+                                    "x-kubernetes-validations": [{"rule": "false"}],
+                                }
+                            },
+                        }
+                    },
+                }
+            ]
+        }
+    }
     v = kc.validate_crd(c, {"metadata": {"name": "w"}, "spec": None})
     assert [str(x) for x in v] == ["<nil>: Invalid value: failed rule: self.metadata.name != 'w'"]
 
 
 def test_atomic_list_items_ratchet_through_the_list():
-    props = {"tags": {"type": "array", "items": {"type": "string", "x-kubernetes-validations": [
-        {"rule": "self.size() < 4", "message": "tag too long"}]}}, "name": {"type": "string"}}
+    props = {
+        "tags": {
+            "type": "array",
+            "items": {
+                "type": "string",
+                "x-kubernetes-validations": [{"rule": "self.size() < 4", "message": "tag too long"}],
+            },
+        },
+        "name": {"type": "string"},
+    }
     c = crd([], props)
     old = obj(tags=["long-tag"], name="a")
     new = obj(tags=["long-tag"], name="b")
@@ -155,8 +236,14 @@ def test_atomic_list_items_ratchet_through_the_list():
 
 
 def test_message_expression_sees_plain_old_self():
-    c = crd([{"rule": "!oldSelf.hasValue() || self.replicas >= oldSelf.value().replicas",
-              "optionalOldSelf": True,
-              "messageExpression": "'was ' + string(oldSelf.replicas)"}])
+    c = crd(
+        [
+            {
+                "rule": "!oldSelf.hasValue() || self.replicas >= oldSelf.value().replicas",
+                "optionalOldSelf": True,
+                "messageExpression": "'was ' + string(oldSelf.replicas)",
+            }
+        ]
+    )
     (v,) = kc.validate_crd(c, obj(replicas=1), obj(replicas=2))
     assert v.message == "was 2"

@@ -11,14 +11,13 @@ def test_plain_values():
     assert kc.evaluate("b'ab'") == b"ab"
     assert kc.evaluate("null") is None
     assert kc.evaluate("{'a': [1, 2.5]}") == {"a": [1, 2.5]}
-    assert kc.evaluate("timestamp('2020-01-01T00:00:00Z')") == datetime.datetime(
-        2020, 1, 1, tzinfo=datetime.timezone.utc)
+    assert kc.evaluate("timestamp('2020-01-01T00:00:00Z')") == datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC)
     assert kc.evaluate("duration('90s')") == datetime.timedelta(seconds=90)
     assert kc.evaluate("type(1)") == "int"
 
 
 def test_variables_and_typed_top_level_timestamps():
-    t = datetime.datetime(2024, 5, 1, tzinfo=datetime.timezone.utc)
+    t = datetime.datetime(2024, 5, 1, tzinfo=datetime.UTC)
     assert kc.evaluate("self.a.b * 2", {"self": {"a": {"b": 21}}}) == 42
     assert kc.evaluate("t + duration('1h')", {"t": t}) == t + datetime.timedelta(hours=1)
 

@@ -4,14 +4,17 @@ Expected values: the examples table of "Kubernetes format library" on
 https://kubernetes.io/docs/reference/using-api/cel/ , the examples in the doc comment of
 staging/src/k8s.io/apiserver/pkg/cel/library/format.go (all valid inputs), and the error
 messages of staging/src/k8s.io/apimachinery/pkg/util/validation/validation.go."""
+
 import pytest
 
 import k8slearn.cel as kc
 from k8slearn.cel import lib_format
 
-LABEL_MSG = ("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or "
-             "'-', and must start and end with an alphanumeric character (e.g. 'my-name',  or "
-             "'123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')")
+LABEL_MSG = (
+    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or "
+    "'-', and must start and end with an alphanumeric character (e.g. 'my-name',  or "
+    "'123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
+)
 
 
 def obj(name):
@@ -20,13 +23,11 @@ def obj(name):
 
 # docs table: a validation rule and a messageExpression
 def test_docs_rule_valid_name():
-    assert kc.evaluate("!format.dns1123Label().validate(self.metadata.name).hasValue()",
-                       obj("my-name")) is True
+    assert kc.evaluate("!format.dns1123Label().validate(self.metadata.name).hasValue()", obj("my-name")) is True
 
 
 def test_docs_rule_invalid_name():
-    assert kc.evaluate("!format.dns1123Label().validate(self.metadata.name).hasValue()",
-                       obj("My_Name")) is False
+    assert kc.evaluate("!format.dns1123Label().validate(self.metadata.name).hasValue()", obj("My_Name")) is False
 
 
 def test_docs_message_expression_valid_is_empty_string():
@@ -41,39 +42,61 @@ def test_docs_message_expression_lists_the_errors():
 
 # format.go doc comment examples: each one is valid
 GO_EXAMPLES = [
-    ("dns1123Label", "my-label-name"), ("dns1123Subdomain", "apiextensions.k8s.io"),
-    ("dns1035Label", "my-label-name"), ("qualifiedName", "apiextensions.k8s.io/v1beta1"),
-    ("dns1123LabelPrefix", "my-label-prefix-"), ("dns1123SubdomainPrefix", "mysubdomain.prefix.-"),
-    ("dns1035LabelPrefix", "my-label-prefix-"), ("uri", "http://example.com"),
-    ("uuid", "123e4567-e89b-12d3-a456-426614174000"), ("byte", "aGVsbG8="),
-    ("date", "2021-01-01"), ("datetime", "2021-01-01T00:00:00Z"), ("labelValue", ""),
+    ("dns1123Label", "my-label-name"),
+    ("dns1123Subdomain", "apiextensions.k8s.io"),
+    ("dns1035Label", "my-label-name"),
+    ("qualifiedName", "apiextensions.k8s.io/v1beta1"),
+    ("dns1123LabelPrefix", "my-label-prefix-"),
+    ("dns1123SubdomainPrefix", "mysubdomain.prefix.-"),
+    ("dns1035LabelPrefix", "my-label-prefix-"),
+    ("uri", "http://example.com"),
+    ("uuid", "123e4567-e89b-12d3-a456-426614174000"),
+    ("byte", "aGVsbG8="),
+    ("date", "2021-01-01"),
+    ("datetime", "2021-01-01T00:00:00Z"),
+    ("labelValue", ""),
 ]
 
 
 @pytest.mark.parametrize("name,value", GO_EXAMPLES)
 def test_go_doc_examples_are_valid(name, value):
     assert kc.evaluate(f"format.{name}().validate(v).hasValue()", {"v": value}) is False
-    assert kc.evaluate(f"format.named('{name}').value().validate(v).hasValue()",
-                       {"v": value}) is False
+    assert kc.evaluate(f"format.named('{name}').value().validate(v).hasValue()", {"v": value}) is False
 
 
 INVALID = [
     ("dns1123Label", "a.b", ["must not contain dots"]),
     ("dns1123Label", "-a", [LABEL_MSG]),
-    ("dns1123Subdomain", "A.com", [
-        "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' "
-        "or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex "
-        "used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"]),
-    ("dns1035Label", "1abc", [
-        "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an "
-        "alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or "
-        "'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')"]),
+    (
+        "dns1123Subdomain",
+        "A.com",
+        [
+            "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' "
+            "or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex "
+            "used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+        ],
+    ),
+    (
+        "dns1035Label",
+        "1abc",
+        [
+            "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an "
+            "alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or "
+            "'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')"
+        ],
+    ),
     ("qualifiedName", "/x", ["prefix part must be non-empty"]),
-    ("qualifiedName", "a/", ["name part must be non-empty",
-                             "name part must consist of alphanumeric characters, '-', '_' or '.', "
-                             "and must start and end with an alphanumeric character (e.g. 'MyName',"
-                             "  or 'my.name',  or '123-abc', regex used for validation is "
-                             "'([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"]),
+    (
+        "qualifiedName",
+        "a/",
+        [
+            "name part must be non-empty",
+            "name part must consist of alphanumeric characters, '-', '_' or '.', "
+            "and must start and end with an alphanumeric character (e.g. 'MyName',"
+            "  or 'my.name',  or '123-abc', regex used for validation is "
+            "'([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')",
+        ],
+    ),
     ("labelValue", "x" * 64, ["must be no more than 63 characters"]),
     ("dns1123Label", "my-label-prefix-", [LABEL_MSG]),
     ("uuid", "not-a-uuid", ["does not match the UUID format"]),
@@ -97,8 +120,9 @@ def test_uri_relative_reference_is_invalid():
 def test_named_unknown_is_none_and_known_is_present():
     assert kc.evaluate("format.named('nope').hasValue()") is False
     assert kc.evaluate("format.named('uuid').hasValue()") is True
-    assert kc.evaluate("format.named('nope').orValue(format.uuid()).validate('x').value()") == \
-        ["does not match the UUID format"]
+    assert kc.evaluate("format.named('nope').orValue(format.uuid()).validate('x').value()") == [
+        "does not match the UUID format"
+    ]
 
 
 def test_valid_result_is_optional_none():
@@ -164,13 +188,34 @@ def test_transform_list_still_works():
 
 
 def test_crd_rule_and_message_expression_use_the_format_library():
-    crd = {"spec": {"versions": [{"name": "v1", "served": True, "storage": True, "schema": {
-        "openAPIV3Schema": {"type": "object", "properties": {"spec": {
-            "type": "object", "properties": {"host": {"type": "string"}},
-            "x-kubernetes-validations": [{
-                "rule": "!format.dns1123Subdomain().validate(self.host).hasValue()",
-                "messageExpression":
-                    "format.dns1123Subdomain().validate(self.host).orValue([]).join('; ')"}]}}}}}]}}
+    crd = {
+        "spec": {
+            "versions": [
+                {
+                    "name": "v1",
+                    "served": True,
+                    "storage": True,
+                    "schema": {
+                        "openAPIV3Schema": {
+                            "type": "object",
+                            "properties": {
+                                "spec": {
+                                    "type": "object",
+                                    "properties": {"host": {"type": "string"}},
+                                    "x-kubernetes-validations": [
+                                        {
+                                            "rule": "!format.dns1123Subdomain().validate(self.host).hasValue()",
+                                            "messageExpression": "format.dns1123Subdomain().validate(self.host).orValue([]).join('; ')",
+                                        }
+                                    ],
+                                }
+                            },
+                        }
+                    },
+                }
+            ]
+        }
+    }
     assert kc.validate_crd(crd, {"spec": {"host": "example.com"}}) == []
     (violation,) = kc.validate_crd(crd, {"spec": {"host": "Example.com"}})
     assert "a lowercase RFC 1123 subdomain" in str(violation)

@@ -12,8 +12,13 @@ from k8slearn.errors import K8sLearnError
 
 
 def run(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "k8slearn", *args], capture_output=True, text=True, timeout=120,
-                          env=dict(os.environ, **(env or {})))
+    return subprocess.run(
+        [sys.executable, "-m", "k8slearn", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ, **(env or {})),
+    )
 
 
 def test_version_and_every_verb_says_what_it_does():

@@ -16,48 +16,124 @@ def _cache(tmp_path_factory, monkeypatch):
 
 
 def meta(name="x", ns="default", **extra):
-    m = {"name": name, "namespace": ns, "uid": "0d5b4c1e-1111-2222-3333-444455556666",
-         "creationTimestamp": "2024-05-01T10:00:00Z"}
+    m = {
+        "name": name,
+        "namespace": ns,
+        "uid": "0d5b4c1e-1111-2222-3333-444455556666",
+        "creationTimestamp": "2024-05-01T10:00:00Z",
+    }
     m.update(extra)
     return m
 
 
 OBJECTS = [
-    {"kind": "Endpoints", "apiVersion": "v1", "metadata": meta("web"),
-     "subsets": [{"addresses": [{"ip": "10.0.0.5", "nodeName": "n1",
-                                 "targetRef": {"kind": "Pod", "namespace": "default", "name": "web-1", "uid": "u"}}],
-                  "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]}]},
-    {"kind": "EndpointSlice", "apiVersion": "discovery.k8s.io/v1", "metadata": meta("web-abc"),
-     "addressType": "IPv4",
-     "endpoints": [{"addresses": ["10.0.0.5"], "conditions": {"ready": True, "serving": True, "terminating": False},
-                    "nodeName": "n1", "zone": "z1"}],
-     "ports": [{"name": "http", "protocol": "TCP", "port": 8080}]},
-    {"kind": "ServiceAccount", "apiVersion": "v1", "metadata": meta("default"),
-     "automountServiceAccountToken": False},
-    {"kind": "Event", "apiVersion": "v1", "metadata": meta("web.17a"),
-     "involvedObject": {"kind": "Pod", "namespace": "default", "name": "web-1"},
-     "reason": "Pulled", "message": "ok", "source": {"component": "kubelet", "host": "n1"},
-     "firstTimestamp": "2024-05-01T10:00:01Z", "lastTimestamp": "2024-05-01T10:00:02Z", "count": 2,
-     "type": "Normal", "eventTime": None, "reportingComponent": "kubelet", "reportingInstance": "n1"},
-    {"kind": "Event", "apiVersion": "events.k8s.io/v1", "metadata": meta("e1"),
-     "eventTime": "2024-05-01T10:00:01.123456Z", "reportingController": "kubelet", "reportingInstance": "n1",
-     "action": "Pulling", "reason": "Pulling", "regarding": {"kind": "Pod", "name": "web-1"}, "note": "pulling",
-     "type": "Normal", "deprecatedSource": {}, "deprecatedFirstTimestamp": None,
-     "deprecatedLastTimestamp": None},
-    {"kind": "Role", "apiVersion": "rbac.authorization.k8s.io/v1", "metadata": meta("r"),
-     "rules": [{"verbs": ["get", "list"], "apiGroups": [""], "resources": ["pods"]}]},
-    {"kind": "ClusterRole", "apiVersion": "rbac.authorization.k8s.io/v1", "metadata": meta("agg", ns=None) | {"namespace": ""},
-     "rules": None, "aggregationRule": {"clusterRoleSelectors": [{"matchLabels": {"a": "b"}}]}},
-    {"kind": "RoleBinding", "apiVersion": "rbac.authorization.k8s.io/v1", "metadata": meta("rb"),
-     "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": "default"}],
-     "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "r"}},
-    {"kind": "ClusterRoleBinding", "apiVersion": "rbac.authorization.k8s.io/v1", "metadata": meta("crb", ns=""),
-     "subjects": [{"kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": "system:masters"}],
-     "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"}},
-    {"kind": "PriorityClass", "apiVersion": "scheduling.k8s.io/v1", "metadata": meta("system-node-critical", ns=""),
-     "value": 2000001000, "description": "critical", "preemptionPolicy": "PreemptLowerPriority"},
-    {"kind": "RangeAllocation", "apiVersion": "v1", "metadata": meta("", ns=""), "range": "10.96.0.0/12",
-     "data": "AAAB"},
+    {
+        "kind": "Endpoints",
+        "apiVersion": "v1",
+        "metadata": meta("web"),
+        "subsets": [
+            {
+                "addresses": [
+                    {
+                        "ip": "10.0.0.5",
+                        "nodeName": "n1",
+                        "targetRef": {"kind": "Pod", "namespace": "default", "name": "web-1", "uid": "u"},
+                    }
+                ],
+                "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}],
+            }
+        ],
+    },
+    {
+        "kind": "EndpointSlice",
+        "apiVersion": "discovery.k8s.io/v1",
+        "metadata": meta("web-abc"),
+        "addressType": "IPv4",
+        "endpoints": [
+            {
+                "addresses": ["10.0.0.5"],
+                "conditions": {"ready": True, "serving": True, "terminating": False},
+                "nodeName": "n1",
+                "zone": "z1",
+            }
+        ],
+        "ports": [{"name": "http", "protocol": "TCP", "port": 8080}],
+    },
+    {"kind": "ServiceAccount", "apiVersion": "v1", "metadata": meta("default"), "automountServiceAccountToken": False},
+    {
+        "kind": "Event",
+        "apiVersion": "v1",
+        "metadata": meta("web.17a"),
+        "involvedObject": {"kind": "Pod", "namespace": "default", "name": "web-1"},
+        "reason": "Pulled",
+        "message": "ok",
+        "source": {"component": "kubelet", "host": "n1"},
+        "firstTimestamp": "2024-05-01T10:00:01Z",
+        "lastTimestamp": "2024-05-01T10:00:02Z",
+        "count": 2,
+        "type": "Normal",
+        "eventTime": None,
+        "reportingComponent": "kubelet",
+        "reportingInstance": "n1",
+    },
+    {
+        "kind": "Event",
+        "apiVersion": "events.k8s.io/v1",
+        "metadata": meta("e1"),
+        "eventTime": "2024-05-01T10:00:01.123456Z",
+        "reportingController": "kubelet",
+        "reportingInstance": "n1",
+        "action": "Pulling",
+        "reason": "Pulling",
+        "regarding": {"kind": "Pod", "name": "web-1"},
+        "note": "pulling",
+        "type": "Normal",
+        "deprecatedSource": {},
+        "deprecatedFirstTimestamp": None,
+        "deprecatedLastTimestamp": None,
+    },
+    {
+        "kind": "Role",
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "metadata": meta("r"),
+        "rules": [{"verbs": ["get", "list"], "apiGroups": [""], "resources": ["pods"]}],
+    },
+    {
+        "kind": "ClusterRole",
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "metadata": meta("agg", ns=None) | {"namespace": ""},
+        "rules": None,
+        "aggregationRule": {"clusterRoleSelectors": [{"matchLabels": {"a": "b"}}]},
+    },
+    {
+        "kind": "RoleBinding",
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "metadata": meta("rb"),
+        "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": "default"}],
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "r"},
+    },
+    {
+        "kind": "ClusterRoleBinding",
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "metadata": meta("crb", ns=""),
+        "subjects": [{"kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": "system:masters"}],
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+    },
+    {
+        "kind": "PriorityClass",
+        "apiVersion": "scheduling.k8s.io/v1",
+        "metadata": meta("system-node-critical", ns=""),
+        "value": 2000001000,
+        "description": "critical",
+        "preemptionPolicy": "PreemptLowerPriority",
+    },
+    {
+        "kind": "RangeAllocation",
+        "apiVersion": "v1",
+        "metadata": meta("", ns=""),
+        "range": "10.96.0.0/12",
+        "data": "AAAB",
+    },
 ]
 
 
@@ -98,14 +174,18 @@ def test_go_zero_value_rules():
 def test_empty_strings_are_written_like_gogo():
     # gogo-protobuf always writes non-pointer strings, even empty: name=1 -> 0a 00
     value = codec.encode({"kind": "Namespace", "apiVersion": "v1", "metadata": {"name": ""}})
-    raw = value[value.index(b"Namespace") + len(b"Namespace"):]
+    raw = value[value.index(b"Namespace") + len(b"Namespace") :]
     assert b"\x0a\x00\x12\x00\x1a\x00" in raw
 
 
 def test_intorstring_and_quantity_values():
-    svc = {"kind": "Service", "apiVersion": "v1", "metadata": {"name": "s", "creationTimestamp": None},
-           "spec": {"ports": [{"port": 80, "targetPort": 8080}, {"name": "b", "port": 81, "targetPort": "http"}]},
-           "status": {"loadBalancer": {}}}
+    svc = {
+        "kind": "Service",
+        "apiVersion": "v1",
+        "metadata": {"name": "s", "creationTimestamp": None},
+        "spec": {"ports": [{"port": 80, "targetPort": 8080}, {"name": "b", "port": 81, "targetPort": "http"}]},
+        "status": {"loadBalancer": {}},
+    }
     d = codec.decode(codec.encode(svc))
     assert d.obj["spec"]["ports"][0]["targetPort"] == 8080
     assert d.obj["spec"]["ports"][1]["targetPort"] == "http"
@@ -116,17 +196,33 @@ def test_microtime_and_time_formats():
     assert gotime.format_micro_time(946688461, 3000) == "2000-01-01T01:01:01.000003Z"
     assert gotime.parse_time("2000-01-01T01:01:01.000003Z") == (946688461, 3000)
     assert gotime.parse_time("2000-01-01T02:01:01+01:00") == (946688461, 0)
-    for ns, text in [(0, "0s"), (1, "1ns"), (1500, "1.5µs"), (300_000_000, "300ms"), (90 * 10**9, "1m30s"),
-                     (3600 * 10**9, "1h0m0s"), (-(10**9) // 2, "-500ms"), (3723_500_000_000, "1h2m3.5s")]:
+    for ns, text in [
+        (0, "0s"),
+        (1, "1ns"),
+        (1500, "1.5µs"),
+        (300_000_000, "300ms"),
+        (90 * 10**9, "1m30s"),
+        (3600 * 10**9, "1h0m0s"),
+        (-(10**9) // 2, "-500ms"),
+        (3723_500_000_000, "1h2m3.5s"),
+    ]:
         assert gotime.format_duration(ns) == text
         assert gotime.parse_duration(text) == ns
 
 
 def test_lease_microtime_keeps_microseconds():
-    lease = {"kind": "Lease", "apiVersion": "coordination.k8s.io/v1", "metadata": meta("kube-scheduler"),
-             "spec": {"holderIdentity": "n1_abc", "leaseDurationSeconds": 15,
-                      "acquireTime": "2024-05-01T10:00:00.000000Z", "renewTime": "2024-05-01T10:05:00.123456Z",
-                      "leaseTransitions": 0}}
+    lease = {
+        "kind": "Lease",
+        "apiVersion": "coordination.k8s.io/v1",
+        "metadata": meta("kube-scheduler"),
+        "spec": {
+            "holderIdentity": "n1_abc",
+            "leaseDurationSeconds": 15,
+            "acquireTime": "2024-05-01T10:00:00.000000Z",
+            "renewTime": "2024-05-01T10:05:00.123456Z",
+            "leaseTransitions": 0,
+        },
+    }
     d = codec.decode(codec.encode(lease))
     assert d.obj == lease
 
@@ -169,13 +265,16 @@ def test_json_escaping_like_go():
     assert value == b'{"kind":"ConfigMap","apiVersion":"v1","data":{"a":"\\u003cb\\u003e\\u0026\xc3\xa9"}}\n'
 
 
-@pytest.mark.parametrize("value,reason", [
-    (b"", "empty value"),
-    (b"\x00\x01\x02\xff", "not a Kubernetes storage value"),
-    (b"k8s\x00\xff\xff", "invalid protobuf envelope"),
-    (b"{not json", "not valid JSON"),
-    (b"\xd9\xd9\xf7\xff\xff", "invalid CBOR"),
-])
+@pytest.mark.parametrize(
+    "value,reason",
+    [
+        (b"", "empty value"),
+        (b"\x00\x01\x02\xff", "not a Kubernetes storage value"),
+        (b"k8s\x00\xff\xff", "invalid protobuf envelope"),
+        (b"{not json", "not valid JSON"),
+        (b"\xd9\xd9\xf7\xff\xff", "invalid CBOR"),
+    ],
+)
 def test_undecodable_values_raise_decode_error(value, reason):
     with pytest.raises(codec.DecodeError, match=reason):
         codec.decode(value)

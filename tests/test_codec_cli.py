@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from k8slearn.storage import codec
 from k8slearn import cli
+from k8slearn.storage import codec
 
 
 @pytest.fixture(autouse=True)
@@ -15,9 +15,12 @@ def _cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("K8SLEARN_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
 
 
-CM = {"kind": "ConfigMap", "apiVersion": "v1",
-      "metadata": {"name": "c", "namespace": "default", "creationTimestamp": "2024-01-01T00:00:00Z"},
-      "data": {"k": "v"}}
+CM = {
+    "kind": "ConfigMap",
+    "apiVersion": "v1",
+    "metadata": {"name": "c", "namespace": "default", "creationTimestamp": "2024-01-01T00:00:00Z"},
+    "data": {"k": "v"},
+}
 
 
 class _Stdin:

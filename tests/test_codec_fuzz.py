@@ -11,13 +11,28 @@ from k8slearn.storage import codec
 
 ORACLE = Path(__file__).resolve().parents[1].parent / "shared" / "testdata" / "k8s-serialization"
 
-SAMPLE = {"kind": "ConfigMap", "apiVersion": "v1",
-          "metadata": {"name": "c", "namespace": "default", "uid": "u", "creationTimestamp": "2024-01-01T00:00:00Z",
-                       "labels": {"a": "b"}, "managedFields": [{"manager": "kubectl", "operation": "Update",
-                                                                 "apiVersion": "v1", "time": "2024-01-01T00:00:00Z",
-                                                                 "fieldsType": "FieldsV1",
-                                                                 "fieldsV1": {"f:data": {"f:k": {}}}}]},
-          "data": {"k": "v"}}
+SAMPLE = {
+    "kind": "ConfigMap",
+    "apiVersion": "v1",
+    "metadata": {
+        "name": "c",
+        "namespace": "default",
+        "uid": "u",
+        "creationTimestamp": "2024-01-01T00:00:00Z",
+        "labels": {"a": "b"},
+        "managedFields": [
+            {
+                "manager": "kubectl",
+                "operation": "Update",
+                "apiVersion": "v1",
+                "time": "2024-01-01T00:00:00Z",
+                "fieldsType": "FieldsV1",
+                "fieldsV1": {"f:data": {"f:k": {}}},
+            }
+        ],
+    },
+    "data": {"k": "v"},
+}
 
 FUZZ = settings(max_examples=300, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
 

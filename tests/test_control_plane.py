@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from k8slearn.cluster import binaries, kubeconfig, live, local, pki
 from conftest import LIVE, one_context_kubeconfig, raw_get
+from k8slearn.cluster import binaries, kubeconfig, live, local, pki
 from k8slearn.errors import ClusterRefused, K8sLearnError
 
 pytestmark = LIVE  # see conftest.LIVE
@@ -36,13 +36,16 @@ def test_pinned_versions_come_from_the_go_modules():
     assert all(ver == f"v0.{minor}.{v['kubernetes'].split('.')[2]}" for ver in replaced.values()), replaced
 
 
-@pytest.mark.parametrize("text, want, ok", [
-    ("Kubernetes v1.37.2", "v1.37.2", True),
-    ("Kubernetes v1.37.20", "v1.37.2", False),
-    ("etcd Version: 3.7.0", "v3.7.0", True),
-    ("etcd Version: 3.5.1", "v3.7.0", False),
-    ("Client Version: v1.36.2", "v1.37.2", False),
-])
+@pytest.mark.parametrize(
+    "text, want, ok",
+    [
+        ("Kubernetes v1.37.2", "v1.37.2", True),
+        ("Kubernetes v1.37.20", "v1.37.2", False),
+        ("etcd Version: 3.7.0", "v3.7.0", True),
+        ("etcd Version: 3.5.1", "v3.7.0", False),
+        ("Client Version: v1.36.2", "v1.37.2", False),
+    ],
+)
 def test_version_matching(text, want, ok):
     assert binaries._matches(text, want) is ok
 
@@ -89,10 +92,18 @@ def test_pki_chains_and_names(tmp_path):
 
 def test_kubeconfig_merge_and_remove_keep_other_entries(tmp_path, monkeypatch):
     cfg = tmp_path / "config"
-    cfg.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "Config", "current-context": "mine",
-                                   "clusters": [{"name": "mine", "cluster": {"server": "https://example.invalid"}}],
-                                   "users": [{"name": "mine", "user": {}}],
-                                   "contexts": [{"name": "mine", "context": {"cluster": "mine", "user": "mine"}}]}))
+    cfg.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "current-context": "mine",
+                "clusters": [{"name": "mine", "cluster": {"server": "https://example.invalid"}}],
+                "users": [{"name": "mine", "user": {}}],
+                "contexts": [{"name": "mine", "context": {"cluster": "mine", "user": "mine"}}],
+            }
+        )
+    )
     monkeypatch.setenv("KUBECONFIG", str(cfg))
     p = pki.generate(tmp_path / "pki")
     kubeconfig.merge("k8slearn-local", "https://127.0.0.1:1234", p["ca"].cert, p["admin"].cert, p["admin"].key)
@@ -154,6 +165,7 @@ def test_status_without_a_control_plane_says_how_to_start_one(tmp_path, monkeypa
 
 
 # ------------------------------------------------------------------ live, on the real kube-apiserver
+
 
 @pytest.fixture
 def ns(live_api):
@@ -218,8 +230,10 @@ def test_409_comes_with_the_registrys_message(live_api, ns):
         v1.replace_namespaced_config_map("c", ns, stale)
     body = json.loads(e.value.body)
     assert e.value.status == 409 and body["reason"] == "Conflict"
-    assert body["message"] == ('Operation cannot be fulfilled on configmaps "c": the object has been modified; '
-                               "please apply your changes to the latest version and try again")
+    assert body["message"] == (
+        'Operation cannot be fulfilled on configmaps "c": the object has been modified; '
+        "please apply your changes to the latest version and try again"
+    )
 
 
 def test_410_from_the_watch_cache_is_an_error_event(live_api, ns):
@@ -228,8 +242,11 @@ def test_410_from_the_watch_cache_is_an_error_event(live_api, ns):
     state = local.load_state()
     local.restart_apiserver(local.Options(**state["options"]), log=lambda m: None)
     api = live.api_client(live.LOCAL_CONTEXT)  # new connections: the old ones died with the process
-    code, data = raw_get(api, f"/api/v1/namespaces/{ns}/configmaps",
-                         [("watch", "true"), ("resourceVersion", "1"), ("timeoutSeconds", "5")])
+    code, data = raw_get(
+        api,
+        f"/api/v1/namespaces/{ns}/configmaps",
+        [("watch", "true"), ("resourceVersion", "1"), ("timeoutSeconds", "5")],
+    )
     lines = [json.loads(line) for line in data.decode().splitlines() if line.strip()]
     assert code == 200 and [e["type"] for e in lines] == ["ERROR"], lines[:2]
     status = lines[0]["object"]
@@ -243,15 +260,26 @@ def test_a_watch_list_stream_ends_its_initial_events_with_an_annotated_bookmark(
     v1 = client.CoreV1Api(live_api)
     for i in range(3):
         v1.create_namespaced_config_map(ns, {"metadata": {"name": f"w-{i}"}})
-    code, data = raw_get(live_api, f"/api/v1/namespaces/{ns}/configmaps",
-                         [("watch", "true"), ("sendInitialEvents", "true"), ("resourceVersionMatch", "NotOlderThan"),
-                          ("allowWatchBookmarks", "true"), ("timeoutSeconds", "3")])
+    code, data = raw_get(
+        live_api,
+        f"/api/v1/namespaces/{ns}/configmaps",
+        [
+            ("watch", "true"),
+            ("sendInitialEvents", "true"),
+            ("resourceVersionMatch", "NotOlderThan"),
+            ("allowWatchBookmarks", "true"),
+            ("timeoutSeconds", "3"),
+        ],
+    )
     assert code == 200
     events = [json.loads(line) for line in data.decode().splitlines() if line.strip()]
     types = [e["type"] for e in events]
-    bookmark = next(i for i, e in enumerate(events)
-                    if e["type"] == "BOOKMARK"
-                    and e["object"]["metadata"].get("annotations", {}).get("k8s.io/initial-events-end") == "true")
+    bookmark = next(
+        i
+        for i, e in enumerate(events)
+        if e["type"] == "BOOKMARK"
+        and e["object"]["metadata"].get("annotations", {}).get("k8s.io/initial-events-end") == "true"
+    )
     # the namespace's kube-root-ca.crt ConfigMap plus our three, all before the bookmark
     assert types[:bookmark] == ["ADDED"] * 4 and bookmark == 4
     names = {e["object"]["metadata"]["name"] for e in events[:bookmark]}
@@ -283,7 +311,9 @@ def test_every_stored_value_decodes_to_the_apis_json(live_api, live_etcd):
         stored = decoded.obj
         gv = stored.get("apiVersion", "")
         base = f"/api/{gv}" if "/" not in gv else f"/apis/{gv}"
-        path = f"{base}/namespaces/{k.namespace}/{k.resource}/{k.name}" if k.namespace else f"{base}/{k.resource}/{k.name}"
+        path = (
+            f"{base}/namespaces/{k.namespace}/{k.resource}/{k.name}" if k.namespace else f"{base}/{k.resource}/{k.name}"
+        )
         code, data = raw_get(live_api, path)
         if code == 404:
             unserved.append(kv.key)  # deleted since, or stored at a version the API no longer serves
@@ -296,8 +326,10 @@ def test_every_stored_value_decodes_to_the_apis_json(live_api, live_etcd):
         checked += 1
         if stored != api:
             mismatched.append(kv.key)
-    print(f"{checked} values equal to the API's JSON; {len(unknown)} without a built-in schema; "
-          f"{len(unserved)} not served at their stored version")
+    print(
+        f"{checked} values equal to the API's JSON; {len(unknown)} without a built-in schema; "
+        f"{len(unserved)} not served at their stored version"
+    )
     assert checked >= 50, (checked, unknown)
     assert not mismatched, mismatched
 
@@ -309,8 +341,12 @@ def test_up_twice_keeps_the_running_control_plane(live_url):
 
 
 def test_status_json_names_everything_a_learner_needs(live_url):
-    out = subprocess.run([str(Path(os.sys.executable).parent / "k8slearn"), "cluster", "status", "-o", "json"],
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [str(Path(os.sys.executable).parent / "k8slearn"), "cluster", "status", "-o", "json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     st = json.loads(out.stdout)
     assert st["running"] and st["api"] == live_url and st["context"] == "k8slearn-local"
@@ -328,10 +364,20 @@ def test_status_json_names_everything_a_learner_needs(live_url):
 def test_etcdctl_reads_what_the_apiserver_wrote(live_url):
     """The real etcdctl, with the endpoint and client certificate `status` names."""
     st = local.status()
-    out = subprocess.run([st["etcdctl"], f"--endpoints={st['etcd']['endpoint']}", f"--cacert={st['etcd']['cacert']}",
-                          f"--cert={st['etcd']['cert']}", f"--key={st['etcd']['key']}",
-                          "get", "/registry/namespaces/default", "--print-value-only"],
-                         capture_output=True, timeout=30)
+    out = subprocess.run(
+        [
+            st["etcdctl"],
+            f"--endpoints={st['etcd']['endpoint']}",
+            f"--cacert={st['etcd']['cacert']}",
+            f"--cert={st['etcd']['cert']}",
+            f"--key={st['etcd']['key']}",
+            "get",
+            "/registry/namespaces/default",
+            "--print-value-only",
+        ],
+        capture_output=True,
+        timeout=30,
+    )
     assert out.returncode == 0, out.stderr
     from k8slearn.storage import codec
 

@@ -1,7 +1,8 @@
 """Tests for k8slearn.storage.keys: parsing and composing kube-apiserver etcd keys."""
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from k8slearn.storage import keys
 from k8slearn.storage.keys import KeyFormatError, compose, parse
@@ -10,23 +11,23 @@ from k8slearn.storage.keys import KeyFormatError, compose, parse
 @pytest.mark.parametrize(
     "key, resource, key_resource, namespace, name",
     [
-        ("/registry/services/specs/default/kubernetes", "services", "services/specs",
-         "default", "kubernetes"),
-        ("/registry/services/endpoints/kube-system/kube-dns", "endpoints",
-         "services/endpoints", "kube-system", "kube-dns"),
-        ("/registry/minions/kind-control-plane", "nodes", "minions", None,
-         "kind-control-plane"),
-        ("/registry/controllers/default/rc1", "replicationcontrollers", "controllers",
-         "default", "rc1"),
+        ("/registry/services/specs/default/kubernetes", "services", "services/specs", "default", "kubernetes"),
+        (
+            "/registry/services/endpoints/kube-system/kube-dns",
+            "endpoints",
+            "services/endpoints",
+            "kube-system",
+            "kube-dns",
+        ),
+        ("/registry/minions/kind-control-plane", "nodes", "minions", None, "kind-control-plane"),
+        ("/registry/controllers/default/rc1", "replicationcontrollers", "controllers", "default", "rc1"),
         ("/registry/ingress/default/web", "ingresses", "ingress", "default", "web"),
-        ("/registry/podsecuritypolicy/restricted", "podsecuritypolicies",
-         "podsecuritypolicy", None, "restricted"),
+        ("/registry/podsecuritypolicy/restricted", "podsecuritypolicies", "podsecuritypolicy", None, "restricted"),
     ],
 )
 def test_special_prefixes(key, resource, key_resource, namespace, name):
     k = parse(key)
-    assert (k.resource, k.key_resource, k.namespace, k.name) == (
-        resource, key_resource, namespace, name)
+    assert (k.resource, k.key_resource, k.namespace, k.name) == (resource, key_resource, namespace, name)
     assert k.special is None
     assert k.prefix == "/registry"
 
@@ -42,10 +43,8 @@ def test_builtin_keys_carry_no_group_but_report_it():
 
 
 def test_custom_prefix_from_the_seed_document():
-    k = parse("/dev/20230902/0952/services/specs/kube-system/kube-dns",
-              prefix="/dev/20230902/0952")
-    assert (k.resource, k.namespace, k.name, k.special) == (
-        "services", "kube-system", "kube-dns", None)
+    k = parse("/dev/20230902/0952/services/specs/kube-system/kube-dns", prefix="/dev/20230902/0952")
+    assert (k.resource, k.namespace, k.name, k.special) == ("services", "kube-system", "kube-dns", None)
     assert k.prefix == "/dev/20230902/0952"
     # the same key read with the default prefix is outside it
     assert parse(k.key).special == "outside-prefix"
@@ -58,20 +57,27 @@ def test_prefix_given_with_trailing_slash_or_without_leading_slash():
 def test_group_qualified_keys():
     crd = parse("/registry/apiextensions.k8s.io/customresourcedefinitions/widgets.example.com")
     assert (crd.resource, crd.group, crd.namespace, crd.name) == (
-        "customresourcedefinitions", "apiextensions.k8s.io", None, "widgets.example.com")
+        "customresourcedefinitions",
+        "apiextensions.k8s.io",
+        None,
+        "widgets.example.com",
+    )
     assert crd.key_resource == "apiextensions.k8s.io/customresourcedefinitions"
     api = parse("/registry/apiregistration.k8s.io/apiservices/v1.apps")
-    assert (api.resource, api.group, api.name) == ("apiservices", "apiregistration.k8s.io",
-                                                   "v1.apps")
+    assert (api.resource, api.group, api.name) == ("apiservices", "apiregistration.k8s.io", "v1.apps")
 
 
 def test_custom_resource_keys():
     ns = parse("/registry/example.com/widgets/default/w1")
     assert (ns.resource, ns.group, ns.namespace, ns.name, ns.special) == (
-        "widgets", "example.com", "default", "w1", None)
+        "widgets",
+        "example.com",
+        "default",
+        "w1",
+        None,
+    )
     cl = parse("/registry/example.com/gadgets/g1")
-    assert (cl.resource, cl.group, cl.namespace, cl.name) == ("gadgets", "example.com", None,
-                                                              "g1")
+    assert (cl.resource, cl.group, cl.namespace, cl.name) == ("gadgets", "example.com", None, "g1")
 
 
 def test_compact_rev_key_is_outside_the_prefix():
@@ -83,8 +89,7 @@ def test_compact_rev_key_is_outside_the_prefix():
 
 def test_range_allocations():
     ips = parse("/registry/ranges/serviceips")
-    assert (ips.special, ips.name, ips.resource) == ("range", "serviceips",
-                                                     "serviceipallocations")
+    assert (ips.special, ips.name, ips.resource) == ("range", "serviceips", "serviceipallocations")
     ports = parse("/registry/ranges/servicenodeports")
     assert (ports.special, ports.resource) == ("range", "servicenodeportallocations")
 
@@ -123,8 +128,7 @@ def test_collection_prefixes():
     assert (k.special, k.namespace, k.name) == ("collection", "kube-system", None)
 
 
-@pytest.mark.parametrize("bad", ["", b"", "/registry", "/registry/", "/registry//x",
-                                 b"\xff\xfe/registry/pods/a/b"])
+@pytest.mark.parametrize("bad", ["", b"", "/registry", "/registry/", "/registry//x", b"\xff\xfe/registry/pods/a/b"])
 def test_invalid_keys_raise_keyformaterror(bad):
     with pytest.raises(KeyFormatError) as caught:
         parse(bad)
@@ -143,23 +147,22 @@ def test_empty_prefix_raises():
 
 
 def test_compose_special_and_plain():
-    assert compose("services", "kube-dns", "kube-system") == \
-        "/registry/services/specs/kube-system/kube-dns"
-    assert compose("endpoints", "kubernetes", "default") == \
-        "/registry/services/endpoints/default/kubernetes"
+    assert compose("services", "kube-dns", "kube-system") == "/registry/services/specs/kube-system/kube-dns"
+    assert compose("endpoints", "kubernetes", "default") == "/registry/services/endpoints/default/kubernetes"
     assert compose("nodes", "n1") == "/registry/minions/n1"
     assert compose("replicationcontrollers", "rc", "default") == "/registry/controllers/default/rc"
-    assert compose("ingresses", "web", "default", group="networking.k8s.io") == \
-        "/registry/ingress/default/web"
-    assert compose("events", "e1", "default", group="events.k8s.io") == \
-        "/registry/events/default/e1"
+    assert compose("ingresses", "web", "default", group="networking.k8s.io") == "/registry/ingress/default/web"
+    assert compose("events", "e1", "default", group="events.k8s.io") == "/registry/events/default/e1"
     assert compose("deployments", "d", "ns", group="apps") == "/registry/deployments/ns/d"
-    assert compose("customresourcedefinitions", "widgets.example.com") == \
-        "/registry/apiextensions.k8s.io/customresourcedefinitions/widgets.example.com"
-    assert compose("widgets", "w1", "default", group="example.com") == \
-        "/registry/example.com/widgets/default/w1"
-    assert compose("services", "kube-dns", "kube-system", prefix="/dev/20230902/0952") == \
-        "/dev/20230902/0952/services/specs/kube-system/kube-dns"
+    assert (
+        compose("customresourcedefinitions", "widgets.example.com")
+        == "/registry/apiextensions.k8s.io/customresourcedefinitions/widgets.example.com"
+    )
+    assert compose("widgets", "w1", "default", group="example.com") == "/registry/example.com/widgets/default/w1"
+    assert (
+        compose("services", "kube-dns", "kube-system", prefix="/dev/20230902/0952")
+        == "/dev/20230902/0952/services/specs/kube-system/kube-dns"
+    )
 
 
 def test_compose_errors():
@@ -178,17 +181,21 @@ def test_every_table_entry_round_trips():
         ns = "ns1" if info.namespaced else None
         key = compose(resource, "obj1", ns, group=info.group)
         k = parse(key)
-        assert (k.resource, k.group, k.namespace, k.name, k.special) == (
-            resource, info.group, ns, "obj1", None), key
+        assert (k.resource, k.group, k.namespace, k.name, k.special) == (resource, info.group, ns, "obj1", None), key
         assert k.key_resource == info.key_path
 
 
-_segment = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-.:", min_size=1,
-                   max_size=30).filter(lambda s: s not in (".", ".."))
+_segment = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-.:", min_size=1, max_size=30).filter(
+    lambda s: s not in (".", "..")
+)
 
 
-@given(resource=st.sampled_from(sorted(keys.RESOURCES)), name=_segment, ns=_segment,
-       prefix=st.sampled_from(["/registry", "/dev/20230902/0952", "/kubernetes.io"]))
+@given(
+    resource=st.sampled_from(sorted(keys.RESOURCES)),
+    name=_segment,
+    ns=_segment,
+    prefix=st.sampled_from(["/registry", "/dev/20230902/0952", "/kubernetes.io"]),
+)
 def test_round_trip_property(resource, name, ns, prefix):
     info = keys.RESOURCES[resource]
     namespace = ns if info.namespaced else None
@@ -196,9 +203,12 @@ def test_round_trip_property(resource, name, ns, prefix):
     assert (k.resource, k.namespace, k.name) == (resource, namespace, name)
 
 
-@given(group=st.from_regex(r"[a-z]{1,8}\.[a-z]{2,5}", fullmatch=True),
-       plural=st.from_regex(r"[a-z]{3,12}", fullmatch=True), name=_segment,
-       ns=st.one_of(st.none(), _segment))
+@given(
+    group=st.from_regex(r"[a-z]{1,8}\.[a-z]{2,5}", fullmatch=True),
+    plural=st.from_regex(r"[a-z]{3,12}", fullmatch=True),
+    name=_segment,
+    ns=st.one_of(st.none(), _segment),
+)
 def test_custom_resource_round_trip_property(group, plural, name, ns):
     k = parse(compose(plural, name, ns, group=group))
     assert (k.group, k.resource, k.namespace, k.name) == (group, plural, ns, name)

@@ -1,6 +1,5 @@
 """Live-mode detection and the guard, against the suite's real kube-apiserver on loopback."""
 
-
 import pytest
 
 from conftest import LIVE, one_context_kubeconfig

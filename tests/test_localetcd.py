@@ -7,8 +7,8 @@ import sys
 import pytest
 
 from k8slearn.cluster import etcd as etcdmod
-from k8slearn.recording import etcdlog
 from k8slearn.cluster.localetcd import EtcdNotFound, LocalEtcd, find_etcd
+from k8slearn.recording import etcdlog
 
 
 def test_starts_on_loopback_and_stops_cleanly():
@@ -45,7 +45,9 @@ def test_missing_binary_says_what_to_do(monkeypatch):
 
 def test_cli_doctor_reports_missing_etcd_without_traceback(tmp_path):
     env = dict(os.environ, K8SLEARN_ETCD=str(tmp_path / "no-etcd"), KUBECONFIG=str(tmp_path / "none"))
-    out = subprocess.run([sys.executable, "-m", "k8slearn", "doctor"], capture_output=True, text=True, env=env, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "k8slearn", "doctor"], capture_output=True, text=True, env=env, timeout=120
+    )
     assert out.returncode == 1
     assert "MISSING  etcd" in out.stdout and "Traceback" not in out.stdout + out.stderr
 
@@ -62,8 +64,9 @@ def test_recorded_writes_replay_at_the_same_revisions():
         c.put("/registry/events/ns/e1", b"\x00binary\xff", lease=lease)
         c.delete("/registry/a")
         ops = rec.stop()
-        original = {kv.key: (kv.value, kv.mod_revision, kv.create_revision, kv.version)
-                    for kv in etcdmod.Etcd(c).range("/")}
+        original = {
+            kv.key: (kv.value, kv.mod_revision, kv.create_revision, kv.version) for kv in etcdmod.Etcd(c).range("/")
+        }
     assert [o.op for o in ops] == ["put", "put", "put", "put", "delete"]
     assert ops[3].lease_ttl == 600
     # a gap before the ops: replay must fill it so revisions match exactly
@@ -75,8 +78,11 @@ def test_recorded_writes_replay_at_the_same_revisions():
         c2 = dst.client()
         final = etcdlog.apply_ops(c2, restored)
         assert final == shifted[-1].rev
-        got = {kv.key: (kv.value, kv.mod_revision - 5, kv.create_revision - 5, kv.version)
-               for kv in etcdmod.Etcd(c2).range("/") if kv.key != etcdlog.FILLER_KEY.decode()}
+        got = {
+            kv.key: (kv.value, kv.mod_revision - 5, kv.create_revision - 5, kv.version)
+            for kv in etcdmod.Etcd(c2).range("/")
+            if kv.key != etcdlog.FILLER_KEY.decode()
+        }
         assert got == original
         ev = etcdmod.Etcd(c2).get("/registry/events/ns/e1")
         assert ev.lease != 0 and c2.get_lease_info(ev.lease).grantedTTL == 600
@@ -121,8 +127,10 @@ def test_a_killed_parent_leaves_no_etcd(tmp_path):
 
     if not sys.platform.startswith("linux"):
         pytest.skip("the parent-death signal is Linux-only")
-    code = ("from k8slearn.cluster.localetcd import LocalEtcd; import sys, time; s = LocalEtcd().start(); "
-            "print(s.proc.pid, flush=True); time.sleep(60)")
+    code = (
+        "from k8slearn.cluster.localetcd import LocalEtcd; import sys, time; s = LocalEtcd().start(); "
+        "print(s.proc.pid, flush=True); time.sleep(60)"
+    )
     parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     etcd_pid = int(parent.stdout.readline())
     os.kill(etcd_pid, 0)  # running
@@ -157,8 +165,11 @@ def test_the_recorder_fails_loudly_when_its_watch_dies():
 def test_a_recorded_delete_of_a_key_replay_never_wrote_keeps_the_revisions():
     """The namespace controller deletes an earlier notebook's objects while the next one is
     recorded: replaying that notebook alone deletes keys it never wrote."""
-    ops = [etcdlog.Op(5, "put", "/registry/a", b"one"), etcdlog.Op(6, "delete", "/registry/written-elsewhere"),
-           etcdlog.Op(7, "put", "/registry/b", b"two")]
+    ops = [
+        etcdlog.Op(5, "put", "/registry/a", b"one"),
+        etcdlog.Op(6, "delete", "/registry/written-elsewhere"),
+        etcdlog.Op(7, "put", "/registry/b", b"two"),
+    ]
     with LocalEtcd() as dst:
         c = dst.client()
         assert etcdlog.apply_ops(c, ops) == 7

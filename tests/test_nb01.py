@@ -18,8 +18,21 @@ def records(executed):
 
 def test_keyspace_holds_the_core_resources_and_the_coredns_addon(records):
     assert records["key_count"] > 0
-    assert {"namespaces", "configmaps", "services", "endpoints", "endpointslices", "clusterroles", "events",
-            "apiservices", "deployments", "replicasets", "pods", "ipaddresses", "servicecidrs"} <= set(records["resources"])
+    assert {
+        "namespaces",
+        "configmaps",
+        "services",
+        "endpoints",
+        "endpointslices",
+        "clusterroles",
+        "events",
+        "apiservices",
+        "deployments",
+        "replicasets",
+        "pods",
+        "ipaddresses",
+        "servicecidrs",
+    } <= set(records["resources"])
     assert {"services", "endpoints", "nodes", "apiservices"} <= set(records["unusual_prefixes_present"])
     kube_system = records["kube_system_resources"]
     assert kube_system["pods"] == 2 and kube_system["deployments"] == kube_system["replicasets"] == 1
@@ -81,21 +94,32 @@ def test_managed_fields_are_measured_on_the_stored_bytes(records):
     assert 0 < records["managed_fields_share"] < 1
     seed = records["seed"]
     assert (seed["resource"], seed["namespace"], seed["name"], seed["encoding"]) == (
-        "services", "kube-system", "kube-dns", "json")
+        "services",
+        "kube-system",
+        "kube-dns",
+        "json",
+    )
     assert 0 < seed["managed_fields_share"] < 1
 
 
 def test_dataframe_counts_the_keyspace_plus_the_demo_secret_and_namespace(records):
     per_resource = records["keys_per_resource"]
     assert set(per_resource) == set(records["bytes_per_resource"])
-    assert sum(per_resource.values()) >= records["key_count"] + 2  # + the namespace and the Secret (and what controllers add to it)
+    assert (
+        sum(per_resource.values()) >= records["key_count"] + 2
+    )  # + the namespace and the Secret (and what controllers add to it)
     assert per_resource["secrets"] >= 1 and all(v > 0 for v in records["bytes_per_resource"].values())
 
 
 def test_notebook_sections_ask_questions():
     nb = json.loads((NOTEBOOKS / f"{NAME}.ipynb").read_text())
-    headings = [line for c in nb["cells"] if c["cell_type"] == "markdown"
-                for line in "".join(c["source"]).splitlines() if line.startswith("## ")]
+    headings = [
+        line
+        for c in nb["cells"]
+        if c["cell_type"] == "markdown"
+        for line in "".join(c["source"]).splitlines()
+        if line.startswith("## ")
+    ]
     standard = {"## Try it yourself", "## Summary", "## What's next", "## References"}
     questions = [h for h in headings if h not in standard]
     assert len(questions) >= 8 and all(h.endswith("?") for h in questions), questions

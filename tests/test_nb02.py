@@ -44,8 +44,13 @@ def test_every_read_combination_was_asked(records):
 
 
 def test_gone_from_the_watch_cache_and_from_etcd(records):
-    assert records["watch_too_old"] == {"http": 200, "event": "ERROR", "code": 410, "reason": "Expired",
-                                        "message": "too old resource version: X (Y)"}
+    assert records["watch_too_old"] == {
+        "http": 200,
+        "event": "ERROR",
+        "code": 410,
+        "reason": "Expired",
+        "message": "too old resource version: X (Y)",
+    }
     c = records["exact_compacted"]
     assert c["list"] == [200, 410] and c["list_message"] == "The resourceVersion for the provided list is too old."
     assert c["watch"] == [200, 410] and c["watch_message"] == "The resourceVersion for the provided watch is too old."
@@ -56,14 +61,19 @@ def test_gone_from_the_watch_cache_and_from_etcd(records):
 def test_concurrency(records):
     c = records["conflict"]
     assert c["status"] == 409 and c["reason"] == "Conflict"
-    assert c["message"] == ('Operation cannot be fulfilled on configmaps "demo": the object has been modified; '
-                            "please apply your changes to the latest version and try again")
+    assert c["message"] == (
+        'Operation cannot be fulfilled on configmaps "demo": the object has been modified; '
+        "please apply your changes to the latest version and try again"
+    )
     assert records["patch_conflicts"] == {"with_stale_rv": 409, "without_rv": "applied"}
     assert records["cas"] == {"without_client_rv": ["txn failed", "put"], "with_client_rv": ["txn failed", "409"]}
     assert records["retry"] == {"attempts": 2, "n": "11"}
     assert records["blind_write_lost_update"] is True
     assert records["cr_blind_update"] == {
         "status": 422,
-        "message": ('widgets.k8slearn.example.com "w1" is invalid: '
-                    "metadata.resourceVersion: Invalid value: 0: must be specified for an update")}
+        "message": (
+            'widgets.k8slearn.example.com "w1" is invalid: '
+            "metadata.resourceVersion: Invalid value: 0: must be specified for an update"
+        ),
+    }
     assert records["ssa_conflict_message"] == 'Apply failed with 1 conflict: conflict with "team-a": .data.colour'

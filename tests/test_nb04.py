@@ -18,42 +18,66 @@ def test_local_crd_messages_use_the_1_35_format(records):
         "spec: Invalid value: replicas 9 outside [1, 5]",
         "spec: Invalid value: new widgets start at tier bronze",
         "spec: Invalid value: new widgets start at tier bronze",
-        f'spec.tier: Invalid value: "platinum": {TIER_RULE}']
+        f'spec.tier: Invalid value: "platinum": {TIER_RULE}',
+    ]
 
 
 def test_apiserver_refuses_the_costly_message_expression(records):
     causes = records["crd_cost_refusal"]
     assert causes[0].startswith(
         "spec.validation.openAPIV3Schema.properties[spec].x-kubernetes-validations[0].messageExpression: "
-        "Forbidden: estimated messageExpression cost exceeds budget by factor of more than 100x")
+        "Forbidden: estimated messageExpression cost exceeds budget by factor of more than 100x"
+    )
 
 
 def test_crd_answers_agree_with_validate_crd(records):
     rows = {r["object"]: r for r in records["crd_agreement"]}
     assert set(rows) == {"w-good", "w-bad", "w-platinum", "w-incomplete"}
     assert all(r["agree"] for r in rows.values())
-    assert (rows["w-good"]["apiserver"], rows["w-good"]["HTTP"], rows["w-good"]["local violations"]) == ("allowed", 201, [])
+    assert (rows["w-good"]["apiserver"], rows["w-good"]["HTTP"], rows["w-good"]["local violations"]) == (
+        "allowed",
+        201,
+        [],
+    )
     bad = rows["w-bad"]
     assert (bad["apiserver"], bad["HTTP"], bad["kc.validate_crd"]) == ("denied", 422, "denied")
-    assert bad["apiserver causes"] == bad["local violations"] == sorted([
-        "spec: Invalid value: replicas above maxReplicas",
-        "spec: Invalid value: new widgets start at tier bronze"])
+    assert (
+        bad["apiserver causes"]
+        == bad["local violations"]
+        == sorted(
+            ["spec: Invalid value: replicas above maxReplicas", "spec: Invalid value: new widgets start at tier bronze"]
+        )
+    )
     assert bad["apiserver message"] == (
         f'Widget.{GROUP} "w-bad" is invalid: '
-        "[spec: Invalid value: replicas above maxReplicas, spec: Invalid value: new widgets start at tier bronze]")
+        "[spec: Invalid value: replicas above maxReplicas, spec: Invalid value: new widgets start at tier bronze]"
+    )
     assert f'spec.tier: Invalid value: "platinum": {TIER_RULE}' in rows["w-platinum"]["apiserver causes"]
-    assert rows["w-incomplete"]["apiserver causes"] == rows["w-incomplete"]["local violations"] == [
-        'spec: Invalid value: "object": no such key: maxReplicas evaluating rule: '
-        "self.minReplicas <= self.replicas && self.replicas <= self.maxReplicas"]
+    assert (
+        rows["w-incomplete"]["apiserver causes"]
+        == rows["w-incomplete"]["local violations"]
+        == [
+            'spec: Invalid value: "object": no such key: maxReplicas evaluating rule: '
+            "self.minReplicas <= self.replicas && self.replicas <= self.maxReplicas"
+        ]
+    )
 
 
 def test_transition_rule_and_ratcheting_on_update(records):
     scaled, ratcheted = records["crd_update_agreement"]
     assert (scaled["object"], scaled["HTTP"]) == ("w-good", 422)
-    assert scaled["apiserver causes"] == scaled["local violations"] == ["spec.replicas: Forbidden: scaling down is not allowed"]
+    assert (
+        scaled["apiserver causes"]
+        == scaled["local violations"]
+        == ["spec.replicas: Forbidden: scaling down is not allowed"]
+    )
     assert (ratcheted["object"], ratcheted["HTTP"], ratcheted["apiserver causes"]) == ("w-legacy", 200, [])
     # a ratcheted failure is a Warning header, not an error
-    assert ratcheted["apiserver warnings"] == ratcheted["local warnings"] == [f'spec.tier: Invalid value: "platinum": {TIER_RULE}']
+    assert (
+        ratcheted["apiserver warnings"]
+        == ratcheted["local warnings"]
+        == [f'spec.tier: Invalid value: "platinum": {TIER_RULE}']
+    )
 
 
 def test_policy_answers_agree_with_admit(records):
@@ -65,13 +89,16 @@ def test_policy_answers_agree_with_admit(records):
     denied = rows["cm-no-owner"]
     assert (denied["apiserver verdict"], denied["apiserver HTTP"]) == ("denied", 422)
     assert denied["apiserver message"] == (
-        'configmaps "cm-no-owner" is forbidden: ValidatingAdmissionPolicy \'k8slearn-cel-owner\' with binding '
-        "'k8slearn-cel-owner-deny' denied request: every ConfigMap in k8slearn-cel needs an owner label")
+        "configmaps \"cm-no-owner\" is forbidden: ValidatingAdmissionPolicy 'k8slearn-cel-owner' with binding "
+        "'k8slearn-cel-owner-deny' denied request: every ConfigMap in k8slearn-cel needs an owner label"
+    )
     forbidden = rows["kube-settings"]
     assert (forbidden["apiserver verdict"], forbidden["apiserver HTTP"]) == ("denied", 403)
     assert forbidden["apiserver message"].endswith("denied request: names starting with kube- are reserved")
-    warning = ("Validation failed for ValidatingAdmissionPolicy 'k8slearn-cel-no-password' with binding "
-               "'k8slearn-cel-no-password-warn': passwords belong in a Secret, not in a ConfigMap")
+    warning = (
+        "Validation failed for ValidatingAdmissionPolicy 'k8slearn-cel-no-password' with binding "
+        "'k8slearn-cel-no-password-warn': passwords belong in a Secret, not in a ConfigMap"
+    )
     warned = rows["cm-password"]
     assert (warned["apiserver verdict"], warned["apiserver HTTP"]) == ("allowed", 201)
     # transcripts keep the Warning header, so the apiserver's warnings replay too

@@ -62,9 +62,9 @@ def test_notebook_fresh_recording_replays(name, live_url, record_property):
         else:
             os.environ["K8SLEARN_RECORDINGS"] = old
     assert (folder / "notebooks" / name / "api.yaml").is_file()
-    records, seconds, out = execute_notebook(name, env={"K8SLEARN_RECORDINGS": str(fresh),
-                                                        "K8SLEARN_RECORDING": f"fresh-{name}"},
-                                             tag="fresh-replay")
+    records, seconds, out = execute_notebook(
+        name, env={"K8SLEARN_RECORDINGS": str(fresh), "K8SLEARN_RECORDING": f"fresh-{name}"}, tag="fresh-replay"
+    )
     record_property("notebook_seconds", seconds)
     _no_errors(out)
 
@@ -73,10 +73,14 @@ def test_notebook_fresh_recording_replays(name, live_url, record_property):
 def test_notebook_is_committed_clean(name):
     nb = json.loads((NOTEBOOKS / f"{name}.ipynb").read_text())
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
-    assert all(not c.get("outputs") and c.get("execution_count") is None for c in code), "outputs are committed: clear them"
-    assert "parameters" in code[0].get("metadata", {}).get("tags", []), "the first code cell must be tagged 'parameters'"
+    assert all(not c.get("outputs") and c.get("execution_count") is None for c in code), (
+        "outputs are committed: clear them"
+    )
+    assert "parameters" in code[0].get("metadata", {}).get("tags", []), (
+        "the first code cell must be tagged 'parameters'"
+    )
     src = lambda c: "".join(c["source"])  # noqa: E731 - nbformat allows a string or a list of lines
-    assert src(code[0]).strip().startswith('mode = "auto"'), "the parameters cell must hold mode = \"auto\""
+    assert src(code[0]).strip().startswith('mode = "auto"'), 'the parameters cell must hold mode = "auto"'
     assert "k8slearn.connect(mode" in src(code[1]) and "lab.banner()" in src(code[1])
     assert nb["metadata"]["kernelspec"]["name"] == "python3"
     text = json.dumps(nb)
@@ -88,7 +92,14 @@ def test_notebook_is_committed_clean(name):
 def test_notebook_has_the_standard_sections(name):
     nb = json.loads((NOTEBOOKS / f"{name}.ipynb").read_text())
     md = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
-    for heading in ("**Overview", "**Prerequisites", "**Time to learn", "## Try it yourself",
-                    "## Summary", "## What's next", "## References"):
+    for heading in (
+        "**Overview",
+        "**Prerequisites",
+        "**Time to learn",
+        "## Try it yourself",
+        "## Summary",
+        "## What's next",
+        "## References",
+    ):
         assert heading in md, f"{name} lacks {heading!r}"
     assert "k8slearn.selfcheck" in json.dumps(nb), f"{name} has no self-check"

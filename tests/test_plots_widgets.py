@@ -13,9 +13,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
+from k8slearn.cluster.etcd import KeyValue  # noqa: E402
 from k8slearn.notebook import plots, widgets  # noqa: E402
 from k8slearn.storage import codec  # noqa: E402
-from k8slearn.cluster.etcd import KeyValue  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -25,15 +25,18 @@ def _close_figures():
 
 
 def frame():
-    return pd.DataFrame([
-        {"key": "/registry/configmaps/a/x", "resource": "configmaps", "namespace": "a", "size": 100},
-        {"key": "/registry/configmaps/b/y", "resource": "configmaps", "namespace": "b", "size": 50},
-        {"key": "/registry/namespaces/a", "resource": "namespaces", "namespace": None, "size": 300},
-        {"key": "/registry/events/a/e", "resource": "events", "namespace": "a", "size": 10},
-    ])
+    return pd.DataFrame(
+        [
+            {"key": "/registry/configmaps/a/x", "resource": "configmaps", "namespace": "a", "size": 100},
+            {"key": "/registry/configmaps/b/y", "resource": "configmaps", "namespace": "b", "size": 50},
+            {"key": "/registry/namespaces/a", "resource": "namespaces", "namespace": None, "size": 300},
+            {"key": "/registry/events/a/e", "resource": "events", "namespace": "a", "size": 10},
+        ]
+    )
 
 
 # ---------------------------------------------------------------- plots: summaries
+
 
 def test_summarize_counts_and_sums_per_column_largest_bytes_first():
     t = plots.summarize(frame(), "resource")
@@ -68,6 +71,7 @@ def test_managed_fields_share_rejects_impossible_rows(row):
 
 # ---------------------------------------------------------------- plots: figures
 
+
 def test_count_and_bytes_draws_one_bar_per_group_in_each_panel():
     fig = plots.count_and_bytes(frame(), "resource")
     counts, sizes = fig.axes
@@ -96,8 +100,9 @@ def test_share_bars_stacks_managed_and_the_rest_to_the_total():
 
 
 def test_byte_ranges_draws_each_range_at_its_offset():
-    value = codec.encode({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x", "namespace": "d"},
-                          "data": {"k": "v"}})
+    value = codec.encode(
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x", "namespace": "d"}, "data": {"k": "v"}}
+    )
     ranges = codec.annotate_envelope(value)
     fig = plots.byte_ranges(ranges, len(value))
     bars = fig.axes[0].patches
@@ -165,11 +170,18 @@ def test_render_a_real_serialized_service(shared_testdata):
 
 # ---------------------------------------------------------------- widgets.KeyBrowser
 
+
 def kvs():
-    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "demo"},
-              "data": {"p": base64.b64encode(b"fake").decode()}}
-    return [KeyValue("/registry/configmaps/demo/cm", codec.encode(CM), 5, 9, 2),
-            KeyValue("/registry/secrets/demo/s", codec.encode(secret), 6, 6, 1)]
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "s", "namespace": "demo"},
+        "data": {"p": base64.b64encode(b"fake").decode()},
+    }
+    return [
+        KeyValue("/registry/configmaps/demo/cm", codec.encode(CM), 5, 9, 2),
+        KeyValue("/registry/secrets/demo/s", codec.encode(secret), 6, 6, 1),
+    ]
 
 
 def test_browser_starts_on_the_initial_key_and_shows_it():

@@ -8,17 +8,29 @@ from k8slearn.storage import codec
 
 
 def test_a_real_secret_list_is_redacted_though_its_items_carry_no_kind():
-    body = json.dumps({"kind": "SecretList", "apiVersion": "v1", "items": [
-        {"metadata": {"name": "t", "namespace": "kube-system"}, "data": {"token": "c2VjcmV0"}},
-        {"metadata": {"name": "d", "namespace": "k8slearn-02"}, "data": {"demo": "ZGVtbw=="}}]}).encode()
+    body = json.dumps(
+        {
+            "kind": "SecretList",
+            "apiVersion": "v1",
+            "items": [
+                {"metadata": {"name": "t", "namespace": "kube-system"}, "data": {"token": "c2VjcmV0"}},
+                {"metadata": {"name": "d", "namespace": "k8slearn-02"}, "data": {"demo": "ZGVtbw=="}},
+            ],
+        }
+    ).encode()
     items = json.loads(redact.redact_body(body))["items"]
     assert items[0]["data"] == {"token": redact.REDACTED} and items[1]["data"] == {"demo": "ZGVtbw=="}
 
 
 def test_recorded_secrets_are_redacted_in_etcd_values_outside_the_curriculum():
 
-    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "team-a"},
-              "data": {"password": base64.b64encode(b"hunter2").decode()}, "type": "Opaque"}
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "s", "namespace": "team-a"},
+        "data": {"password": base64.b64encode(b"hunter2").decode()},
+        "type": "Opaque",
+    }
     stored = codec.encode(secret)
     assert b"hunter2" in stored  # protobuf keeps Secret bytes as they are
     redacted = redact.redact_stored_value("/registry/secrets/team-a/s", stored)
@@ -29,4 +41,6 @@ def test_recorded_secrets_are_redacted_in_etcd_values_outside_the_curriculum():
     other = codec.encode({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"k": "v"}})
     assert redact.redact_stored_value("/registry/configmaps/default/c", other) == other
     encrypted = b"k8s:enc:aescbc:v1:key1:\x00\x01"
-    assert redact.redact_stored_value("/registry/secrets/a/b", encrypted) == encrypted  # ciphertext: unreadable without the key
+    assert (
+        redact.redact_stored_value("/registry/secrets/a/b", encrypted) == encrypted
+    )  # ciphertext: unreadable without the key

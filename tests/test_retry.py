@@ -46,8 +46,12 @@ def _failing(errors):
 
 def test_defaults_are_client_gos_default_retry():
     # staging/src/k8s.io/client-go/util/retry/util.go: Steps 5, Duration 10ms, Factor 1.0, Jitter 0.1
-    assert (DEFAULT_RETRY.steps, DEFAULT_RETRY.duration, DEFAULT_RETRY.factor, DEFAULT_RETRY.jitter) \
-        == (5, 0.01, 1.0, 0.1)
+    assert (DEFAULT_RETRY.steps, DEFAULT_RETRY.duration, DEFAULT_RETRY.factor, DEFAULT_RETRY.jitter) == (
+        5,
+        0.01,
+        1.0,
+        0.1,
+    )
 
 
 def test_a_conflict_is_retried_with_jittered_waits():
@@ -66,8 +70,15 @@ def test_gives_up_after_five_attempts_with_the_last_conflict():
     assert len(calls) == 5 and waits == [0.01] * 4 and e.value is errors[4]
 
 
-@pytest.mark.parametrize("error", [_api_error(409, "AlreadyExists"), _api_error(404, "NotFound"),
-                                   _api_error(500, "InternalError"), ValueError("409")])
+@pytest.mark.parametrize(
+    "error",
+    [
+        _api_error(409, "AlreadyExists"),
+        _api_error(404, "NotFound"),
+        _api_error(500, "InternalError"),
+        ValueError("409"),
+    ],
+)
 def test_other_errors_are_raised_at_once(error):
     fn, calls = _failing([error])
     with pytest.raises(type(error)):

@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
-from k8slearn.storage import codec
 from k8slearn import cli
+from k8slearn.storage import codec
 from k8slearn.storage.codec import schema
 from k8slearn.storage.codec.jsonnames import parse_types_go
 
@@ -136,8 +136,12 @@ def _cache(tmp_path, monkeypatch):
 GADGET = {
     "kind": "Gadget",
     "apiVersion": "v1",
-    "metadata": {"name": "g", "namespace": "default", "creationTimestamp": "2024-01-02T03:04:05Z",
-                 "labels": {"b": "2", "a": "1"}},
+    "metadata": {
+        "name": "g",
+        "namespace": "default",
+        "creationTimestamp": "2024-01-02T03:04:05Z",
+        "labels": {"b": "2", "a": "1"},
+    },
     "ref": {"name": "cm", "key": "k"},
     "extra": {"scopes": ["x", "y"]},
     "apiGroup": "grp",
@@ -152,8 +156,10 @@ def test_fetch_compiles_and_decodes_with_go_facts(server):
     path = schema.fetch(VERSION, base_url=base)
     assert (path / "descriptors.binpb").is_file()
     fetched = json.loads((path / "fetched.json").read_text())
-    assert fetched["files"] == ["k8s.io/api/core/v1/generated.proto",
-                                "k8s.io/apimachinery/pkg/apis/meta/v1/generated.proto"]
+    assert fetched["files"] == [
+        "k8s.io/api/core/v1/generated.proto",
+        "k8s.io/apimachinery/pkg/apis/meta/v1/generated.proto",
+    ]
     s = schema.load(VERSION)
     value = codec.encode(GADGET, schema=s)
     d = codec.decode(value, schema=s)

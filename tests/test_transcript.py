@@ -10,9 +10,16 @@ from k8slearn.recording import redact, transcript
 
 
 def test_secret_data_is_redacted_in_objects_lists_and_watch_lines():
-    secret = {"kind": "Secret", "apiVersion": "v1", "metadata": {"name": "s", "annotations": {
-        "kubectl.kubernetes.io/last-applied-configuration": "{\"data\":{\"password\":\"aHVudGVyMg==\"}}"}},
-        "data": {"password": base64.b64encode(b"hunter2").decode()}, "stringData": {"token": "abc"}}
+    secret = {
+        "kind": "Secret",
+        "apiVersion": "v1",
+        "metadata": {
+            "name": "s",
+            "annotations": {"kubectl.kubernetes.io/last-applied-configuration": '{"data":{"password":"aHVudGVyMg=="}}'},
+        },
+        "data": {"password": base64.b64encode(b"hunter2").decode()},
+        "stringData": {"token": "abc"},
+    }
     one = json.loads(redact.redact_body(json.dumps(secret).encode()))
     assert one["data"] == {"password": redact.REDACTED}
     assert one["stringData"] == {"token": "REDACTED"}
@@ -52,10 +59,13 @@ def test_record_then_replay_through_the_official_client(tmp_path, live_api):
         v1 = client.CoreV1Api(api)
         v1.create_namespace({"metadata": {"name": ns}})
         cm = v1.create_namespaced_config_map(ns, {"metadata": {"name": "a"}, "data": {"x": "1"}})
-        s = v1.create_namespaced_secret(ns, {"metadata": {"name": "s"},
-                                             "data": {"p": base64.b64encode(b"demo-value").decode()}})
-        events = [(e["type"], e["object"].metadata.name) for e in watch.Watch().stream(
-            v1.list_namespaced_config_map, ns, resource_version="0", timeout_seconds=1)]
+        s = v1.create_namespaced_secret(
+            ns, {"metadata": {"name": "s"}, "data": {"p": base64.b64encode(b"demo-value").decode()}}
+        )
+        events = [
+            (e["type"], e["object"].metadata.name)
+            for e in watch.Watch().stream(v1.list_namespaced_config_map, ns, resource_version="0", timeout_seconds=1)
+        ]
         v1.delete_namespace(ns)
         return cm.metadata.resource_version, s.data, events
 
@@ -73,8 +83,11 @@ def test_record_then_replay_through_the_official_client(tmp_path, live_api):
 
 
 def test_secrets_outside_the_curriculum_namespaces_are_redacted():
-    secret = {"kind": "Secret", "metadata": {"name": "token", "namespace": "kube-system"},
-              "data": {"token": base64.b64encode(b"real-credential").decode()}}
+    secret = {
+        "kind": "Secret",
+        "metadata": {"name": "token", "namespace": "kube-system"},
+        "data": {"token": base64.b64encode(b"real-credential").decode()},
+    }
     demo = dict(secret, metadata={"name": "demo", "namespace": "k8slearn-01"})
     body = json.dumps({"kind": "SecretList", "items": [secret, demo]}).encode()
     out = json.loads(redact.redact_body(body))

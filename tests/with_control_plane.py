@@ -33,8 +33,10 @@ def main(argv: list[str]) -> int:
     missing = [n for n in local.ORDER if binaries.find(n) is None]
     started = False
     if missing:
-        why = (f"the local control plane is not built ({', '.join(missing)} missing): "
-               "run `make cluster` to run the notebooks live too")
+        why = (
+            f"the local control plane is not built ({', '.join(missing)} missing): "
+            "run `make cluster` to run the notebooks live too"
+        )
         if required:
             print(f"with_control_plane: {why}, and K8SLEARN_REQUIRE_LIVE=1", file=sys.stderr)
             return 1

@@ -6,8 +6,9 @@
 * :data:`LIBRARIES` - which library is usable from which Kubernetes release (libraries.py)
 * :class:`CELError` - every error raised here
 """
-from k8slearn.cel.errors import CELError
+
 from k8slearn.cel.engine import KubeValue, Program, compile, evaluate
+from k8slearn.cel.errors import CELError
 from k8slearn.cel.libraries import COST_LIMITS, LIBRARIES
 
 __all__ = ["CELError", "KubeValue", "Program", "compile", "evaluate", "LIBRARIES", "COST_LIMITS"]
@@ -16,8 +17,10 @@ __all__ = ["CELError", "KubeValue", "Program", "compile", "evaluate", "LIBRARIES
 def __getattr__(name):  # lazy: the CRD and admission modules are only loaded when used
     if name in ("validate_crd", "Violation", "Violations"):
         from k8slearn.cel import crd
+
         return getattr(crd, name)
     if name in ("admit", "AdmissionResult"):
         from k8slearn.cel import admission
+
         return getattr(admission, name)
     raise AttributeError(f"module 'k8slearn.cel' has no attribute {name!r}")

@@ -1,4 +1,5 @@
 """Tiny helpers to declare custom CEL functions on cel-expr-python."""
+
 from __future__ import annotations
 
 import functools
@@ -8,9 +9,10 @@ from k8slearn.cel._protos import pool_and_classes
 PROTOS = ("k8stypes.proto", "nettypes.proto")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def cel():
     from cel_expr_python import cel as _cel
+
     return _cel
 
 
@@ -23,8 +25,7 @@ class T:
 
     def __getattr__(self, name):
         c = cel()
-        simple = {"BOOL", "INT", "UINT", "DOUBLE", "STRING", "BYTES", "DYN", "DURATION",
-                  "TIMESTAMP", "NULL"}
+        simple = {"BOOL", "INT", "UINT", "DOUBLE", "STRING", "BYTES", "DYN", "DURATION", "TIMESTAMP", "NULL"}
         if name in simple:
             return getattr(c.Type, name)
         if name == "LIST":
@@ -35,8 +36,14 @@ class T:
             return c.Type.List(c.Type.STRING)
         if name == "MAP_STRING_LIST":
             return c.Type.Map(c.Type.STRING, c.Type.List(c.Type.STRING))
-        full = {"URL": "kubernetes.URL", "QUANTITY": "kubernetes.Quantity",
-                "SEMVER": "kubernetes.Semver", "FORMAT": "kubernetes.Format", "IP": "net.IP", "CIDR": "net.CIDR"}[name]
+        full = {
+            "URL": "kubernetes.URL",
+            "QUANTITY": "kubernetes.Quantity",
+            "SEMVER": "kubernetes.Semver",
+            "FORMAT": "kubernetes.Format",
+            "IP": "net.IP",
+            "CIDR": "net.CIDR",
+        }[name]
         return c.Type(full)
 
 
@@ -57,9 +64,16 @@ def build(decls):
     merged: dict[str, list] = {}
     for name, overloads in decls:
         merged.setdefault(name, []).extend(overloads)
-    return [c.FunctionDecl(name, [c.Overload(oid, ret, params, is_member=member, impl=impl)
-                                  for oid, ret, params, member, impl in _fold(ovs)])
-            for name, ovs in merged.items()]
+    return [
+        c.FunctionDecl(
+            name,
+            [
+                c.Overload(oid, ret, params, is_member=member, impl=impl)
+                for oid, ret, params, member, impl in _fold(ovs)
+            ],
+        )
+        for name, ovs in merged.items()
+    ]
 
 
 def _fold(overloads):
@@ -67,6 +81,7 @@ def _fold(overloads):
     message has the same kind. Overloads that differ only in which message type they take
     (compareTo on Quantity and on Semver) are folded into one overload taking dyn, whose
     Python implementation dispatches on the message's full name."""
+
     def kinds(params):
         return tuple("message" if p.is_message() else p.name() for p in params)
 

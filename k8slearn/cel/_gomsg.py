@@ -14,14 +14,24 @@ make local answers comparable with the real ones:
   (``no such key: k``, ``division by zero``, ``index out of bounds: i``); texts without a
   known counterpart are returned unchanged (minus the local ``eval error:`` prefix).
 """
+
 from __future__ import annotations
 
 import json
 import re
 from decimal import Decimal
 
-_SIMPLE_ESCAPES = {"\a": r"\a", "\b": r"\b", "\f": r"\f", "\n": r"\n", "\r": r"\r", "\t": r"\t",
-                   "\v": r"\v", "\\": "\\\\", '"': '\\"'}
+_SIMPLE_ESCAPES = {
+    "\a": r"\a",
+    "\b": r"\b",
+    "\f": r"\f",
+    "\n": r"\n",
+    "\r": r"\r",
+    "\t": r"\t",
+    "\v": r"\v",
+    "\\": "\\\\",
+    '"': '\\"',
+}
 
 
 def go_quote(s: str) -> str:
@@ -62,7 +72,7 @@ def go_float(f: float) -> str:
         return f"{sign}{m}e{'-' if exp < 0 else '+'}{abs(exp):02d}"
     if exp < 0:
         return f"{sign}0.{'0' * (-exp - 1)}{digits}"
-    whole, frac = digits[:exp + 1], digits[exp + 1:]
+    whole, frac = digits[: exp + 1], digits[exp + 1 :]
     whole = whole + "0" * (exp + 1 - len(whole))
     return f"{sign}{whole}{'.' + frac if frac else ''}"
 
@@ -70,8 +80,7 @@ def go_float(f: float) -> str:
 def _go_json(value) -> str:
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
     # Go's encoding/json escapes HTML-sensitive characters and the JS line separators
-    for ch, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
-                    ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+    for ch, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
         text = text.replace(ch, esc)
     return text
 

@@ -1,4 +1,5 @@
 """Compile the small .proto files of this package into a private descriptor pool (once)."""
+
 from __future__ import annotations
 
 import functools
@@ -10,7 +11,7 @@ from k8slearn.cel.errors import CELError
 HERE = Path(__file__).parent
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def pool_and_classes(*proto_names: str):
     """Return (DescriptorPool, {full message name: class}) for the given .proto files."""
     from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
@@ -23,8 +24,10 @@ def pool_and_classes(*proto_names: str):
             out = Path(tmp) / (name + ".binpb")
             rc = protoc.main(["protoc", f"-I{HERE}", f"--descriptor_set_out={out}", name])
             if rc != 0:
-                raise CELError(f"protoc could not compile {HERE / name} (exit {rc}); "
-                               "reinstall k8slearn with its grpcio-tools dependency")
+                raise CELError(
+                    f"protoc could not compile {HERE / name} (exit {rc}); "
+                    "reinstall k8slearn with its grpcio-tools dependency"
+                )
             fds = descriptor_pb2.FileDescriptorSet.FromString(out.read_bytes())
             for fdp in fds.file:
                 pool.Add(fdp)

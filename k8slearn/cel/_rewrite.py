@@ -17,13 +17,26 @@ Rewrites (see docs/cel-engine.md):
 The "bind" is the comprehension that cel.bind expands to: empty iteration range, the value
 as accumulator initialiser, ``result`` using the accumulator (cel-spec syntax.proto).
 """
+
 from __future__ import annotations
 
 from k8slearn.cel._protos import pool_and_classes
 
-FORMAT_CONSTANTS = ("dns1123Label", "dns1123Subdomain", "dns1035Label", "qualifiedName",
-                    "dns1123LabelPrefix", "dns1123SubdomainPrefix", "dns1035LabelPrefix",
-                    "labelValue", "uri", "uuid", "byte", "date", "datetime")
+FORMAT_CONSTANTS = (
+    "dns1123Label",
+    "dns1123Subdomain",
+    "dns1035Label",
+    "qualifiedName",
+    "dns1123LabelPrefix",
+    "dns1123SubdomainPrefix",
+    "dns1035LabelPrefix",
+    "labelValue",
+    "uri",
+    "uuid",
+    "byte",
+    "date",
+    "datetime",
+)
 VALIDATE_IMPL = "@k8s.formatErrors"
 NAMED_IMPL = "@k8s.formatNamed"
 MAP_INSERT_IMPL = "@k8s.mapInsert"
@@ -87,8 +100,9 @@ class _Rewriter:
         c.loop_condition.CopyFrom(self.const(bool_value=False))
         c.loop_step.CopyFrom(self.ident(acc))
         empty = self.call("_==_", self.call("size", self.ident(acc)), self.const(int64_value=0))
-        c.result.CopyFrom(self.call("_?_:_", empty, self.call("optional.none"),
-                                    self.call("optional.of", present(self.ident(acc)))))
+        c.result.CopyFrom(
+            self.call("_?_:_", empty, self.call("optional.none"), self.call("optional.of", present(self.ident(acc))))
+        )
         return e
 
     def visit(self, e):
@@ -117,8 +131,11 @@ class _Rewriter:
     def _call(self, e):
         call = e.call_expr
         fn, has_target, nargs = call.function, call.HasField("target"), len(call.args)
-        on_format = has_target and call.target.WhichOneof("expr_kind") == "ident_expr" \
+        on_format = (
+            has_target
+            and call.target.WhichOneof("expr_kind") == "ident_expr"
             and call.target.ident_expr.name == "format"
+        )
         if fn == "cel.@mapInsert":
             call.function = MAP_INSERT_IMPL
         elif fn == "validate" and has_target and nargs == 1:
@@ -126,8 +143,11 @@ class _Rewriter:
             e.CopyFrom(self._keep_id(e, self.bind_optional(init, lambda acc: acc)))
         elif fn == "named" and on_format and nargs == 1:
             init = self.call(NAMED_IMPL, call.args[0])
-            e.CopyFrom(self._keep_id(e, self.bind_optional(
-                init, lambda acc: self.call("_[_]", acc, self.const(int64_value=0)))))
+            e.CopyFrom(
+                self._keep_id(
+                    e, self.bind_optional(init, lambda acc: self.call("_[_]", acc, self.const(int64_value=0)))
+                )
+            )
         elif fn in FORMAT_CONSTANTS and on_format and nargs == 0:
             call.ClearField("target")
             call.function = "format." + fn

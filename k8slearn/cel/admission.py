@@ -26,6 +26,7 @@ Live-only, not evaluated here: ``authorizer``/``authorizer.requestResource`` (an
 using them raises CELError), paramRef lookup (pass ``params=`` yourself), objectSelector /
 namespaceSelector matchExpressions beyond In/NotIn/Exists/DoesNotExist, cost limits.
 """
+
 from __future__ import annotations
 
 import json
@@ -78,16 +79,28 @@ def _labels_match(selector: dict | None, labels: dict) -> bool:
 def _rule_matches(rule: dict, request: dict) -> bool:
     res = request.get("resource") or {}
     ops = rule.get("operations") or ["*"]
+
     def ok(allowed, v):
         return "*" in allowed or v in allowed
+
     resource = res.get("resource", "")
     sub = request.get("subResource") or ""
     full = f"{resource}/{sub}" if sub else resource
     resources = rule.get("resources") or ["*"]
-    res_ok = full in resources or "*" in resources and not sub or "*/*" in resources or \
-        (sub and f"{resource}/*" in resources) or (sub and f"*/{sub}" in resources)
-    return (ok(ops, request.get("operation")) and ok(rule.get("apiGroups") or ["*"], res.get("group", ""))
-            and ok(rule.get("apiVersions") or ["*"], res.get("version", "")) and bool(res_ok))
+    res_ok = (
+        full in resources
+        or "*" in resources
+        and not sub
+        or "*/*" in resources
+        or (sub and f"{resource}/*" in resources)
+        or (sub and f"*/{sub}" in resources)
+    )
+    return (
+        ok(ops, request.get("operation"))
+        and ok(rule.get("apiGroups") or ["*"], res.get("group", ""))
+        and ok(rule.get("apiVersions") or ["*"], res.get("version", ""))
+        and bool(res_ok)
+    )
 
 
 def _match(constraints: dict | None, request: dict, namespace_object: dict | None) -> bool:
@@ -99,14 +112,15 @@ def _match(constraints: dict | None, request: dict, namespace_object: dict | Non
     if any(_rule_matches(r, request) for r in constraints.get("excludeResourceRules") or []):
         return False
     obj = request.get("object") or request.get("oldObject") or {}
-    if not _labels_match(constraints.get("objectSelector"),
-                         (obj.get("metadata") or {}).get("labels") or {}):
+    if not _labels_match(constraints.get("objectSelector"), (obj.get("metadata") or {}).get("labels") or {}):
         return False
     ns_sel = constraints.get("namespaceSelector")
     if ns_sel and request.get("namespace"):
         if namespace_object is None:
-            raise CELError("the policy has a namespaceSelector: pass namespace_object= (the "
-                           "request's Namespace) so it can be evaluated")
+            raise CELError(
+                "the policy has a namespaceSelector: pass namespace_object= (the "
+                "request's Namespace) so it can be evaluated"
+            )
         if not _labels_match(ns_sel, (namespace_object.get("metadata") or {}).get("labels") or {}):
             return False
     return True
@@ -135,8 +149,9 @@ class _Vars:
         self.values[name] = cel_compile(expr, env).evaluate(env)
 
 
-def admit(policy: dict, binding: dict, request: dict, *, params: Any = None,
-          namespace_object: dict | None = None) -> AdmissionResult:
+def admit(
+    policy: dict, binding: dict, request: dict, *, params: Any = None, namespace_object: dict | None = None
+) -> AdmissionResult:
     """Evaluate ``policy`` bound by ``binding`` against an AdmissionRequest-shaped ``request``.
 
     ``request`` holds at least ``operation``, ``resource`` ({group, version, resource}),
@@ -149,8 +164,10 @@ def admit(policy: dict, binding: dict, request: dict, *, params: Any = None,
     if bspec.get("policyName") not in (None, pname):
         raise CELError(f"binding {bname!r} is for policy {bspec.get('policyName')!r}, not {pname!r}")
     result = AdmissionResult(allowed=True, matched=False)
-    if not (_match(pspec.get("matchConstraints"), request, namespace_object)
-            and _match(bspec.get("matchResources"), request, namespace_object)):
+    if not (
+        _match(pspec.get("matchConstraints"), request, namespace_object)
+        and _match(bspec.get("matchResources"), request, namespace_object)
+    ):
         return result
     fail_closed = pspec.get("failurePolicy", "Fail") == "Fail"
     if pspec.get("paramKind") and params is None:
@@ -159,17 +176,29 @@ def admit(policy: dict, binding: dict, request: dict, *, params: Any = None,
         if action == "Deny":
             if not fail_closed:
                 return result
-            return _deny(result, pname, bname, request, "failed to configure binding: no params "
-                         "found for policy binding with `Deny` parameterNotFoundAction", None)
-    base = {"object": request.get("object"), "oldObject": request.get("oldObject"),
-            "request": {k: v for k, v in request.items() if k not in ("object", "oldObject")},
-            "params": params, "namespaceObject": namespace_object}
+            return _deny(
+                result,
+                pname,
+                bname,
+                request,
+                "failed to configure binding: no params found for policy binding with `Deny` parameterNotFoundAction",
+                None,
+            )
+    base = {
+        "object": request.get("object"),
+        "oldObject": request.get("oldObject"),
+        "request": {k: v for k, v in request.items() if k not in ("object", "oldObject")},
+        "params": params,
+        "namespaceObject": namespace_object,
+    }
     lazy = _Vars(pspec.get("variables"), base)
 
     def run(expr):
         if re.search(r"\bauthorizer\b", expr):
-            raise CELError("`authorizer` is live-only: it needs the apiserver's authorizer and "
-                           "cannot be evaluated by k8slearn; try the expression against a cluster")
+            raise CELError(
+                "`authorizer` is live-only: it needs the apiserver's authorizer and "
+                "cannot be evaluated by k8slearn; try the expression against a cluster"
+            )
         env = dict(base, variables=lazy.resolve_for(expr))
         return cel_compile(expr, env).evaluate(env)
 
@@ -210,19 +239,32 @@ def admit(policy: dict, binding: dict, request: dict, *, params: Any = None,
             if v.get("messageExpression"):
                 try:
                     m = run(v["messageExpression"])
-                    if isinstance(m, str) and m.strip() and "\n" not in m \
-                            and len(m.strip().encode()) <= _MAX_MESSAGE_BYTES:
+                    if (
+                        isinstance(m, str)
+                        and m.strip()
+                        and "\n" not in m
+                        and len(m.strip().encode()) <= _MAX_MESSAGE_BYTES
+                    ):
                         message = m.strip()
                 except CELError as exc:
                     result.errors.append(f"messageExpression: {exc}")
         if "Warn" in actions:
-            result.warnings.append(f"Validation failed for ValidatingAdmissionPolicy '{pname}' "
-                                   f"with binding '{bname}': {message}")
+            result.warnings.append(
+                f"Validation failed for ValidatingAdmissionPolicy '{pname}' with binding '{bname}': {message}"
+            )
         if "Audit" in actions:
-            result.audit_annotations["validation.policy.admission.k8s.io/validation_failure"] = \
-                json.dumps([{"message": message, "policy": pname, "binding": bname,
-                             "expressionIndex": i, "validationActions": actions}],
-                           separators=(",", ":"))
+            result.audit_annotations["validation.policy.admission.k8s.io/validation_failure"] = json.dumps(
+                [
+                    {
+                        "message": message,
+                        "policy": pname,
+                        "binding": bname,
+                        "expressionIndex": i,
+                        "validationActions": actions,
+                    }
+                ],
+                separators=(",", ":"),
+            )
         if "Deny" in actions and result.allowed:
             _deny(result, pname, bname, request, message, reason)
     for a in pspec.get("auditAnnotations") or []:
@@ -238,7 +280,7 @@ def admit(policy: dict, binding: dict, request: dict, *, params: Any = None,
 
 def _deny(result, pname, bname, request, message, reason):
     text = f"ValidatingAdmissionPolicy '{pname}' with binding '{bname}' denied request: {message}"
-    res = (request.get("resource") or {})
+    res = request.get("resource") or {}
     resource = res.get("resource", "")
     if res.get("group"):
         resource = f"{resource}.{res['group']}"

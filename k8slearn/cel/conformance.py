@@ -8,6 +8,7 @@ not a silently ignored line.
 
 Pure functions apart from :func:`load_file` (reads a file) and the one-off compile.
 """
+
 from __future__ import annotations
 
 import math
@@ -16,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from k8slearn.cel.errors import CELError
-
 
 
 @dataclass(frozen=True)
@@ -81,9 +81,7 @@ def parse_text(text: str, file_name: str = "<text>") -> list[ConformanceCase]:
                 if ev.WhichOneof("kind") != "value":
                     raise CELError(f"{file_name}/{t.name}: only value bindings are supported")
                 bindings[key] = value_to_python(ev.value)
-            declared = {
-                d.name: d.ident.type.PrimitiveType.Name(d.ident.type.primitive) for d in t.type_env
-            }
+            declared = {d.name: d.ident.type.PrimitiveType.Name(d.ident.type.primitive) for d in t.type_env}
             result = t.WhichOneof("result_matcher")
             expect_error = None
             expected: Any = True  # upstream: an unspecified result means `true`

@@ -35,6 +35,7 @@ strings), list-type set/map equality semantics in CEL, cost estimation and cost 
 apiserver refuses a CRD whose rules' estimated cost is too high; see notebook 04), the
 embedded-resource implicit fields, non-CEL OpenAPI validation (minimum, pattern, ...).
 """
+
 from __future__ import annotations
 
 import json
@@ -108,8 +109,7 @@ def _pick_version(crd: dict, version: str | None) -> dict:
     for v in versions:
         if v.get("name") == version:
             return v
-    raise CELError(f"the CRD has no version {version!r}; it has "
-                   f"{', '.join(v.get('name', '?') for v in versions)}")
+    raise CELError(f"the CRD has no version {version!r}; it has {', '.join(v.get('name', '?') for v in versions)}")
 
 
 def _join(path: str, part: str) -> str:
@@ -194,7 +194,7 @@ class _Ratchet:
         node = self.current if self.current is not None else self.parent
         return node is not None and _unchanged(*node)
 
-    def key(self, key: str, at_root: bool) -> "_Ratchet":
+    def key(self, key: str, at_root: bool) -> _Ratchet:
         if self.current is None:
             return self
         if at_root and key in ("apiVersion", "kind"):
@@ -206,7 +206,7 @@ class _Ratchet:
             child = (sub, value[key], old[key])
         return _Ratchet(child, self.current)
 
-    def index(self, i: int) -> "_Ratchet":
+    def index(self, i: int) -> _Ratchet:
         if self.current is None:
             return self
         schema, value, old = self.current
@@ -236,8 +236,7 @@ def _message(rule: dict, value: Any, old: Any) -> str:
     return f"failed rule: {rule.get('rule', '').strip()}"
 
 
-def _run_rule(rule: dict, value: Any, old: Any, schema: dict, path: str, out: "Violations",
-              ratchet: _Ratchet):
+def _run_rule(rule: dict, value: Any, old: Any, schema: dict, path: str, out: Violations, ratchet: _Ratchet):
     text = rule.get("rule", "")
     if not text:
         return
@@ -262,19 +261,33 @@ def _run_rule(rule: dict, value: Any, old: Any, schema: dict, path: str, out: "V
             raise
         # not ratcheted: evaluation errors are always errors
         detail = rule.get("message", "").strip() or text.strip()
-        out.append(Violation(path or "<nil>", "FieldValueInvalid",
-                             f"{cel_go_error(exc.message)} evaluating rule: {detail}", text,
-                             schema_type, schema_type))
+        out.append(
+            Violation(
+                path or "<nil>",
+                "FieldValueInvalid",
+                f"{cel_go_error(exc.message)} evaluating rule: {detail}",
+                text,
+                schema_type,
+                schema_type,
+            )
+        )
         return
     if ok is True:
         return
     if ok is not False:
-        raise CELError(f"rule {text!r} at {path or '<root>'} returned {ok!r}; a validation rule "
-                       "must evaluate to a bool")
+        raise CELError(
+            f"rule {text!r} at {path or '<root>'} returned {ok!r}; a validation rule must evaluate to a bool"
+        )
     field_path = _join(path, rule["fieldPath"].lstrip(".")) if rule.get("fieldPath") else path
     shown = OMITTED if schema_type in ("object", "array") else value
-    v = Violation(field_path or "<nil>", rule.get("reason") or "FieldValueInvalid",
-                  _message(rule, value, old), text, schema_type, shown)
+    v = Violation(
+        field_path or "<nil>",
+        rule.get("reason") or "FieldValueInvalid",
+        _message(rule, value, old),
+        text,
+        schema_type,
+        shown,
+    )
     if not transition and ratchet.should_ratchet():
         out.warnings.append(v)
     else:
@@ -283,12 +296,10 @@ def _run_rule(rule: dict, value: Any, old: Any, schema: dict, path: str, out: "V
 
 def _optional_old_expr(text: str) -> str:
     # `oldSelf` becomes an optional built from the hidden one-element list __old.
-    return ("[__old].map(o, o.size() == 0 ? optional.none() : optional.of(o[0]))"
-            f".all(oldSelf, {text})")
+    return f"[__old].map(o, o.size() == 0 ? optional.none() : optional.of(o[0])).all(oldSelf, {text})"
 
 
-def _walk(schema: dict, value: Any, old: Any, path: str, out: "Violations", ratchet: _Ratchet,
-          at_root: bool = False):
+def _walk(schema: dict, value: Any, old: Any, path: str, out: Violations, ratchet: _Ratchet, at_root: bool = False):
     if value is None:
         return  # rules only validate non-null values
     if old is None:
@@ -303,16 +314,20 @@ def _walk(schema: dict, value: Any, old: Any, path: str, out: "Violations", ratc
             if sub is None:
                 continue
             child_old = old.get(key, _MISSING) if isinstance(old, dict) else _MISSING
-            _walk(sub, child, child_old, _join(path, key) if key in props else f"{path}[{key}]",
-                  out, ratchet.key(key, at_root))
+            _walk(
+                sub,
+                child,
+                child_old,
+                _join(path, key) if key in props else f"{path}[{key}]",
+                out,
+                ratchet.key(key, at_root),
+            )
     elif isinstance(value, list) and isinstance(schema.get("items"), dict):
         for i, item in enumerate(value):
-            _walk(schema["items"], item, _old_item(schema, item, old), f"{path}[{i}]", out,
-                  ratchet.index(i))
+            _walk(schema["items"], item, _old_item(schema, item, old), f"{path}[{i}]", out, ratchet.index(i))
 
 
-def validate_crd(crd: dict, obj: dict, old_obj: dict | None = None,
-                 version: str | None = None) -> Violations:
+def validate_crd(crd: dict, obj: dict, old_obj: dict | None = None, version: str | None = None) -> Violations:
     """Evaluate every ``x-kubernetes-validations`` rule of ``crd``'s schema against ``obj``.
 
     ``old_obj`` makes it an update (transition rules and ratcheting apply). ``version``

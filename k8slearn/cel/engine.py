@@ -9,13 +9,15 @@ An optional result cannot be returned (CELError): end with .hasValue()/.value()/
 Input variables may be the same plain values; a *top-level* datetime/timedelta variable is
 declared as timestamp/duration (cel-expr-python refuses them inside dicts or lists).
 """
+
 from __future__ import annotations
 
 import datetime
 import functools
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from k8slearn.cel import _rewrite
 from k8slearn.cel.errors import CELError
@@ -45,17 +47,17 @@ class KubeValue:
 
 def _cel():
     from k8slearn.cel._decl import cel
+
     return cel()
 
 
 @functools.lru_cache(maxsize=1)
 def _function_decls():
-    from k8slearn.cel import (lib_comprehensions, lib_format, lib_lists_regex, lib_net, lib_quantity,
-                   lib_semver, lib_url)
+    from k8slearn.cel import lib_comprehensions, lib_format, lib_lists_regex, lib_net, lib_quantity, lib_semver, lib_url
     from k8slearn.cel._decl import build
+
     decls = []
-    for lib in (lib_lists_regex, lib_url, lib_quantity, lib_net, lib_semver, lib_format,
-                lib_comprehensions):
+    for lib in (lib_lists_regex, lib_url, lib_quantity, lib_net, lib_semver, lib_format, lib_comprehensions):
         decls.extend(lib.functions())
     return build(decls)
 
@@ -110,8 +112,7 @@ def _error_from(exc_or_msg, expression: str, phase: str) -> CELError:
     clean = re.sub(r"\s*\[[A-Z_]+\]\s*$", "", clean).strip()
     clean = _POSITION.sub("", clean, count=1) if m else clean
     where = f" (line {line}, column {column})" if m else ""
-    return CELError(f"{phase} error{where}: {clean}", expression=expression, line=line,
-                    column=column, phase=phase)
+    return CELError(f"{phase} error{where}: {clean}", expression=expression, line=line, column=column, phase=phase)
 
 
 def to_python(value: Any) -> Any:
@@ -129,7 +130,9 @@ def to_python(value: Any) -> Any:
         text = value.value
         if name == "kubernetes.Quantity":
             from fractions import Fraction
+
             from k8slearn.cel.lib_quantity import format_quantity
+
             text = format_quantity(Fraction(text))
         return KubeValue(name, text)
     c = _cel()
@@ -154,8 +157,7 @@ class Program:
             # evaluate the format library and transformMap/transformMapEntry through an AST
             # rewrite (see _rewrite.py); type checking above used the unchanged expression
             try:
-                rewritten = _rewrite.rewrite(
-                    env.compile(expression, disable_check=True).serialize())
+                rewritten = _rewrite.rewrite(env.compile(expression, disable_check=True).serialize())
                 if rewritten is not None:
                     self._compiled = env.deserialize(rewritten)
             except RuntimeError as exc:
@@ -165,8 +167,11 @@ class Program:
         data = dict(variables or {})
         missing = [n for n in self.variables if n not in data]
         if missing:
-            raise CELError(f"no value given for declared variable(s) {', '.join(missing)}; pass "
-                           "them in `variables`", expression=self.expression, phase="eval")
+            raise CELError(
+                f"no value given for declared variable(s) {', '.join(missing)}; pass them in `variables`",
+                expression=self.expression,
+                phase="eval",
+            )
         try:
             result = self._compiled.eval(data=data)
         except RuntimeError as exc:
@@ -177,18 +182,26 @@ class Program:
                 raise _error_from(result.value(), self.expression, "eval")
             plain = result.plain_value()
         except TypeError:  # cel-expr-python 0.1.3 cannot hand an optional value to Python
-            raise CELError("eval error: the expression's result is an optional value, which "
-                           "cel-expr-python cannot return to Python; end it with .hasValue(), "
-                           ".value() or .orValue(default)", expression=self.expression,
-                           phase="eval") from None
+            raise CELError(
+                "eval error: the expression's result is an optional value, which "
+                "cel-expr-python cannot return to Python; end it with .hasValue(), "
+                ".value() or .orValue(default)",
+                expression=self.expression,
+                phase="eval",
+            ) from None
         return to_python(plain)
 
     def __repr__(self):
         return f"Program({self.expression!r}, variables={list(self.variables)})"
 
 
-def compile(expression: str, variables: Iterable[str] | Mapping[str, Any] | None = None,
-            *, types: Mapping[str, str] | None = None, check: bool = True) -> Program:  # noqa: A001
+def compile(
+    expression: str,
+    variables: Iterable[str] | Mapping[str, Any] | None = None,
+    *,
+    types: Mapping[str, str] | None = None,
+    check: bool = True,
+) -> Program:  # noqa: A001
     """Compile ``expression`` once; ``variables`` names the variables it may use.
 
     ``variables`` may be a mapping of example values (a top-level datetime/timedelta
@@ -208,8 +221,7 @@ def compile(expression: str, variables: Iterable[str] | Mapping[str, Any] | None
     return Program(expression, keys, check)
 
 
-def evaluate(expression: str, variables: Mapping[str, Any] | None = None, *,
-             check: bool = True) -> Any:
+def evaluate(expression: str, variables: Mapping[str, Any] | None = None, *, check: bool = True) -> Any:
     """Compile and evaluate ``expression`` with ``variables``; return a plain Python value.
 
     Raises :class:`CELError` for compile errors (syntax, undeclared names, type errors with

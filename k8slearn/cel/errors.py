@@ -1,4 +1,5 @@
 """Errors raised by :mod:`k8slearn.cel`."""
+
 from __future__ import annotations
 
 from k8slearn.errors import K8sLearnError
@@ -11,8 +12,15 @@ class CELError(K8sLearnError):
     engine reports where in the expression the problem is; ``phase`` is "compile" or "eval".
     """
 
-    def __init__(self, message: str, *, expression: str | None = None, line: int | None = None,
-                 column: int | None = None, phase: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        expression: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+        phase: str | None = None,
+    ):
         super().__init__(message)
         self.message = message
         self.expression = expression

@@ -9,9 +9,11 @@ renames the call in the parsed AST (_rewrite.py) to ``@k8s.mapInsert``, implemen
 Semantics from cel-spec's extension doc (https://github.com/google/cel-spec, doc/extensions
 "Two-variable comprehensions"): transformMapEntry fails when two entries produce the same key.
 """
+
 from __future__ import annotations
 
-from k8slearn.cel._decl import TYPES as T, decl
+from k8slearn.cel._decl import TYPES as T
+from k8slearn.cel._decl import decl
 from k8slearn.cel._rewrite import MAP_INSERT_IMPL
 
 
@@ -34,5 +36,10 @@ def _insert_map(m, entry):
 
 def functions():
     M, D = T.MAP, T.DYN
-    return [decl(MAP_INSERT_IMPL, ("k8s_map_insert_kv", M, [M, D, D], False, _insert_kv),
-                 ("k8s_map_insert_map", M, [M, M], False, _insert_map))]
+    return [
+        decl(
+            MAP_INSERT_IMPL,
+            ("k8s_map_insert_kv", M, [M, D, D], False, _insert_kv),
+            ("k8s_map_insert_map", M, [M, M], False, _insert_map),
+        )
+    ]

@@ -14,6 +14,7 @@ optional values in Python, so the Python functions here return plain lists and t
 wraps them into optionals at the CEL level (see _rewrite.py); ``validate`` and
 ``format.named`` are declared with their real types for the type checker.
 """
+
 from __future__ import annotations
 
 import base64
@@ -22,25 +23,35 @@ import datetime
 import re
 from urllib.parse import urlsplit
 
-from k8slearn.cel._decl import TYPES as T, cel, decl, msg_class
+from k8slearn.cel._decl import TYPES as T
+from k8slearn.cel._decl import cel, decl, msg_class
 from k8slearn.cel._rewrite import FORMAT_CONSTANTS, NAMED_IMPL, VALIDATE_IMPL
 
 _DNS1123_LABEL_FMT = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
-_DNS1123_LABEL_MSG = ("a lowercase RFC 1123 label must consist of lower case alphanumeric "
-                      "characters or '-', and must start and end with an alphanumeric character")
+_DNS1123_LABEL_MSG = (
+    "a lowercase RFC 1123 label must consist of lower case alphanumeric "
+    "characters or '-', and must start and end with an alphanumeric character"
+)
 _DNS1123_SUBDOMAIN_FMT = _DNS1123_LABEL_FMT + "(\\." + _DNS1123_LABEL_FMT + ")*"
-_DNS1123_SUBDOMAIN_MSG = ("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric "
-                          "characters, '-' or '.', and must start and end with an alphanumeric "
-                          "character")
+_DNS1123_SUBDOMAIN_MSG = (
+    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric "
+    "characters, '-' or '.', and must start and end with an alphanumeric "
+    "character"
+)
 _DNS1035_LABEL_FMT = "[a-z]([-a-z0-9]*[a-z0-9])?"
-_DNS1035_LABEL_MSG = ("a DNS-1035 label must consist of lower case alphanumeric characters or '-', "
-                      "start with an alphabetic character, and end with an alphanumeric character")
+_DNS1035_LABEL_MSG = (
+    "a DNS-1035 label must consist of lower case alphanumeric characters or '-', "
+    "start with an alphabetic character, and end with an alphanumeric character"
+)
 _LABEL_KEY_FMT = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
-_LABEL_KEY_MSG = ("must consist of alphanumeric characters, '-', '_' or '.', and must start and "
-                  "end with an alphanumeric character")
+_LABEL_KEY_MSG = (
+    "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character"
+)
 _LABEL_VALUE_FMT = "(" + _LABEL_KEY_FMT + ")?"
-_LABEL_VALUE_MSG = ("a valid label must be an empty string or consist of alphanumeric characters, "
-                    "'-', '_' or '.', and must start and end with an alphanumeric character")
+_LABEL_VALUE_MSG = (
+    "a valid label must be an empty string or consist of alphanumeric characters, "
+    "'-', '_' or '.', and must start and end with an alphanumeric character"
+)
 
 
 def _full(fmt):
@@ -48,8 +59,10 @@ def _full(fmt):
     return re.compile("^(?:" + fmt + r")\Z")
 
 
-_RE = {f: _full(f) for f in (_DNS1123_LABEL_FMT, _DNS1123_SUBDOMAIN_FMT, _DNS1035_LABEL_FMT,
-                             _LABEL_KEY_FMT, _LABEL_VALUE_FMT)}
+_RE = {
+    f: _full(f)
+    for f in (_DNS1123_LABEL_FMT, _DNS1123_SUBDOMAIN_FMT, _DNS1035_LABEL_FMT, _LABEL_KEY_FMT, _LABEL_VALUE_FMT)
+}
 
 
 def max_len_error(n: int) -> str:
@@ -60,8 +73,7 @@ def regex_error(msg: str, fmt: str, *examples: str) -> str:
     """validation.go RegexError, same wording and punctuation."""
     if not examples:
         return msg + " (regex used for validation is '" + fmt + "')"
-    return msg + " (e.g. " + " or ".join(f"'{e}', " for e in examples) + \
-        "regex used for validation is '" + fmt + "')"
+    return msg + " (e.g. " + " or ".join(f"'{e}', " for e in examples) + "regex used for validation is '" + fmt + "')"
 
 
 def _blen(s: str) -> int:
@@ -112,8 +124,11 @@ def qualified_name(s: str) -> list[str]:
         else:
             errs.extend("prefix part " + m for m in dns1123_subdomain(prefix))
     else:
-        return ["a valid label key " + regex_error(_LABEL_KEY_MSG, _LABEL_KEY_FMT, *examples)
-                + " with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"]
+        return [
+            "a valid label key "
+            + regex_error(_LABEL_KEY_MSG, _LABEL_KEY_FMT, *examples)
+            + " with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"
+        ]
     if not name:
         errs.append("name part must be non-empty")
     elif _blen(name) > 63:
@@ -151,15 +166,18 @@ def uri(s: str) -> list[str]:
         if not scheme:
             problem = "invalid URI for request"
         elif not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*$", scheme):
-            problem = "first path segment in URL cannot contain colon" \
-                if s[0].isalpha() or s[0].isdigit() else "missing protocol scheme"
+            problem = (
+                "first path segment in URL cannot contain colon"
+                if s[0].isalpha() or s[0].isdigit()
+                else "missing protocol scheme"
+            )
         else:
             try:
                 urlsplit(s)
             except ValueError as exc:
                 problem = str(exc)
     if any(c in s for c in " \t\n") and problem is None and "?" not in s:
-        problem = "invalid character \" \" in host name" if "//" in s else "invalid URI for request"
+        problem = 'invalid character " " in host name' if "//" in s else "invalid URI for request"
     return [f'parse "{s}": {problem}'] if problem else []
 
 
@@ -250,8 +268,7 @@ def functions():
     # "optional_type" is the name cel-cpp gives its optional opaque type
     opt_list = c.Type.AbstractType("optional_type", [T.LIST_STRING])
     opt_format = c.Type.AbstractType("optional_type", [F])
-    out = [decl("format." + name, (f"format_{name}", F, [], False, lambda n=name: _format(n)))
-           for name in VALIDATORS]
+    out = [decl("format." + name, (f"format_{name}", F, [], False, lambda n=name: _format(n))) for name in VALIDATORS]
     out += [
         decl("validate", ("format_validate", opt_list, [F, S], True, _not_rewritten)),
         decl("format.named", ("format_named", opt_format, [S], False, _not_rewritten)),

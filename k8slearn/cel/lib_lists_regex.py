@@ -7,12 +7,14 @@ k8s.io/apiserver/pkg/cel/library (lists.go, regex.go).
 Regexes use Python's ``re`` module, not Go's RE2: patterns that differ between the two
 (backreferences, lookaround are accepted here and rejected by Kubernetes) are a known gap.
 """
+
 from __future__ import annotations
 
 import datetime
 import re
 
-from k8slearn.cel._decl import TYPES as T, decl
+from k8slearn.cel._decl import TYPES as T
+from k8slearn.cel._decl import decl
 
 
 def _is_sorted(lst):
@@ -84,7 +86,9 @@ def functions():
         decl("indexOf", ("list_index_of", T.INT, [L, D], True, _index_of)),
         decl("lastIndexOf", ("list_last_index_of", T.INT, [L, D], True, _last_index_of)),
         decl("find", ("string_find", T.STRING, [T.STRING, T.STRING], True, _find)),
-        decl("findAll",
-             ("string_find_all", T.LIST_STRING, [T.STRING, T.STRING], True, _find_all),
-             ("string_find_all_n", T.LIST_STRING, [T.STRING, T.STRING, T.INT], True, _find_all)),
+        decl(
+            "findAll",
+            ("string_find_all", T.LIST_STRING, [T.STRING, T.STRING], True, _find_all),
+            ("string_find_all_n", T.LIST_STRING, [T.STRING, T.STRING, T.INT], True, _find_all),
+        ),
     ]

@@ -7,11 +7,13 @@ Note: the docs text says ``cidr('192.168.0.1/16')`` is an error, but the same pa
 examples table uses ``cidr('192.168.0.1/24').masked()`` and compares it with its masked
 form; this module follows the examples table (host bits are allowed, ``masked()`` clears them).
 """
+
 from __future__ import annotations
 
 import ipaddress
 
-from k8slearn.cel._decl import TYPES as T, decl, msg_class
+from k8slearn.cel._decl import TYPES as T
+from k8slearn.cel._decl import decl, msg_class
 
 
 def parse_ip(s: str):
@@ -88,8 +90,13 @@ def _contains_cidr(c, other):
 def _global_unicast(m):
     a = _addr(m)
     if a.version == 4:
-        return not (a.is_unspecified or a == ipaddress.ip_address("255.255.255.255")
-                    or a.is_loopback or a.is_multicast or a.is_link_local)
+        return not (
+            a.is_unspecified
+            or a == ipaddress.ip_address("255.255.255.255")
+            or a.is_loopback
+            or a.is_multicast
+            or a.is_link_local
+        )
     return not (a.is_unspecified or a.is_loopback or a.is_multicast or a.is_link_local)
 
 
@@ -103,28 +110,37 @@ def _link_local_multicast(m):
 def functions():
     S, B, I, IP, CIDR = T.STRING, T.BOOL, T.INT, T.IP, T.CIDR
     return [
-        decl("ip",
-             ("string_to_ip", IP, [S], False, _ip),
-             ("cidr_ip", IP, [CIDR], True, lambda c: _ip_msg(parse_ip(c.value.partition("/")[0])))),
+        decl(
+            "ip",
+            ("string_to_ip", IP, [S], False, _ip),
+            ("cidr_ip", IP, [CIDR], True, lambda c: _ip_msg(parse_ip(c.value.partition("/")[0]))),
+        ),
         decl("isIP", ("is_ip", B, [S], False, lambda s: _ok(parse_ip, s))),
         decl("isCanonical", ("ip_is_canonical", B, [IP], True, lambda m: str(_addr(m)) == m.value)),
-        decl("family",
-             ("ip_family", I, [IP], True, lambda m: _addr(m).version)),
+        decl("family", ("ip_family", I, [IP], True, lambda m: _addr(m).version)),
         decl("isUnspecified", ("ip_is_unspecified", B, [IP], True, lambda m: _addr(m).is_unspecified)),
         decl("isLoopback", ("ip_is_loopback", B, [IP], True, lambda m: _addr(m).is_loopback)),
         decl("isLinkLocalMulticast", ("ip_is_link_local_multicast", B, [IP], True, _link_local_multicast)),
-        decl("isLinkLocalUnicast", ("ip_is_link_local_unicast", B, [IP], True,
-                                    lambda m: _addr(m).is_link_local and not _addr(m).is_multicast)),
+        decl(
+            "isLinkLocalUnicast",
+            ("ip_is_link_local_unicast", B, [IP], True, lambda m: _addr(m).is_link_local and not _addr(m).is_multicast),
+        ),
         decl("isGlobalUnicast", ("ip_is_global_unicast", B, [IP], True, _global_unicast)),
         decl("cidr", ("string_to_cidr", CIDR, [S], False, _cidr)),
         decl("isCIDR", ("is_cidr", B, [S], False, lambda s: _ok(parse_cidr, s))),
-        decl("containsIP",
-             ("cidr_contains_ip_string", B, [CIDR, S], True, _contains_ip),
-             ("cidr_contains_ip_ip", B, [CIDR, IP], True, _contains_ip)),
-        decl("containsCIDR",
-             ("cidr_contains_cidr_string", B, [CIDR, S], True, _contains_cidr),
-             ("cidr_contains_cidr", B, [CIDR, CIDR], True, _contains_cidr)),
-        decl("masked", ("cidr_masked", CIDR, [CIDR], True,
-                        lambda c: _cidr_msg(_net(c).network_address, _net(c).prefixlen))),
+        decl(
+            "containsIP",
+            ("cidr_contains_ip_string", B, [CIDR, S], True, _contains_ip),
+            ("cidr_contains_ip_ip", B, [CIDR, IP], True, _contains_ip),
+        ),
+        decl(
+            "containsCIDR",
+            ("cidr_contains_cidr_string", B, [CIDR, S], True, _contains_cidr),
+            ("cidr_contains_cidr", B, [CIDR, CIDR], True, _contains_cidr),
+        ),
+        decl(
+            "masked",
+            ("cidr_masked", CIDR, [CIDR], True, lambda c: _cidr_msg(_net(c).network_address, _net(c).prefixlen)),
+        ),
         decl("prefixLength", ("cidr_prefix_length", I, [CIDR], True, lambda c: _net(c).prefixlen)),
     ]

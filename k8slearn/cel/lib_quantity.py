@@ -8,6 +8,7 @@ The number times its suffix is computed by the official client's
 ``kubernetes.utils.quantity.parse_quantity``. Values are held exactly as fractions, so
 comparisons and sums are exact.
 """
+
 from __future__ import annotations
 
 import decimal
@@ -17,10 +18,11 @@ from fractions import Fraction
 
 from kubernetes.utils.quantity import parse_quantity as _client_parse_quantity
 
-from k8slearn.cel._decl import TYPES as T, decl, msg_class
+from k8slearn.cel._decl import TYPES as T
+from k8slearn.cel._decl import decl, msg_class
 
-INT64_MIN, INT64_MAX = -(2 ** 63), 2 ** 63 - 1
-NANO = 10 ** 9
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+NANO = 10**9
 
 # What the client's parser does not do the way resource.ParseQuantity does, kept here
 # (https://github.com/kubernetes/kubernetes/blob/v1.37.2/staging/src/k8s.io/apimachinery/pkg/api/resource/quantity.go#L160-L399):
@@ -119,12 +121,16 @@ def functions():
         decl("compareTo", ("quantity_compare_to", I, [Q, Q], True, _cmp)),
         decl("isLessThan", ("quantity_less", B, [Q, Q], True, lambda a, b: _cmp(a, b) < 0)),
         decl("isGreaterThan", ("quantity_greater", B, [Q, Q], True, lambda a, b: _cmp(a, b) > 0)),
-        decl("add",
-             ("quantity_add", Q, [Q, Q], True, lambda a, b: to_message(value_of(a) + _other(b))),
-             ("quantity_add_int", Q, [Q, I], True, lambda a, b: to_message(value_of(a) + _other(b)))),
-        decl("sub",
-             ("quantity_sub", Q, [Q, Q], True, lambda a, b: to_message(value_of(a) - _other(b))),
-             ("quantity_sub_int", Q, [Q, I], True, lambda a, b: to_message(value_of(a) - _other(b)))),
+        decl(
+            "add",
+            ("quantity_add", Q, [Q, Q], True, lambda a, b: to_message(value_of(a) + _other(b))),
+            ("quantity_add_int", Q, [Q, I], True, lambda a, b: to_message(value_of(a) + _other(b))),
+        ),
+        decl(
+            "sub",
+            ("quantity_sub", Q, [Q, Q], True, lambda a, b: to_message(value_of(a) - _other(b))),
+            ("quantity_sub_int", Q, [Q, I], True, lambda a, b: to_message(value_of(a) - _other(b))),
+        ),
     ]
 
 
@@ -136,8 +142,18 @@ def format_quantity(value: Fraction) -> str:
     Ours, not the client's: its format_quantity needs the suffix chosen by the caller and
     divides in the 28-digit decimal context, so large values would lose digits.
     """
-    for suffix, exp in (("E", 18), ("P", 15), ("T", 12), ("G", 9), ("M", 6), ("k", 3), ("", 0),
-                        ("m", -3), ("u", -6), ("n", -9)):
+    for suffix, exp in (
+        ("E", 18),
+        ("P", 15),
+        ("T", 12),
+        ("G", 9),
+        ("M", 6),
+        ("k", 3),
+        ("", 0),
+        ("m", -3),
+        ("u", -6),
+        ("n", -9),
+    ):
         scaled = value / Fraction(10) ** exp
         if scaled.denominator == 1 and (scaled or not exp):
             return f"{scaled.numerator}{suffix}"

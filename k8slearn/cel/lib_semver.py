@@ -10,13 +10,15 @@ What is ours is ``normalize=true``, a Kubernetes quirk with no equivalent in eit
 `normalizeAndParse` in
 https://github.com/kubernetes/kubernetes/blob/v1.37.2/staging/src/k8s.io/apiserver/pkg/cel/library/semverlib.go#L311-L343
 """
+
 from __future__ import annotations
 
 import semver
 
-from k8slearn.cel._decl import TYPES as T, decl, msg_class
+from k8slearn.cel._decl import TYPES as T
+from k8slearn.cel._decl import decl, msg_class
 
-_UINT64_MAX = 2 ** 64 - 1  # blang/semver stores major, minor and patch as uint64
+_UINT64_MAX = 2**64 - 1  # blang/semver stores major, minor and patch as uint64
 
 
 def _normalize(s: str) -> str:
@@ -74,10 +76,12 @@ def _cmp(a, b):
 def functions():
     V, S, B, I = T.SEMVER, T.STRING, T.BOOL, T.INT
     return [
-        decl("semver", ("string_to_semver", V, [S], False, _semver),
-             ("string_bool_to_semver", V, [S, B], False, _semver)),
-        decl("isSemver", ("is_semver", B, [S], False, _is_semver),
-             ("is_semver_normalize", B, [S, B], False, _is_semver)),
+        decl(
+            "semver", ("string_to_semver", V, [S], False, _semver), ("string_bool_to_semver", V, [S, B], False, _semver)
+        ),
+        decl(
+            "isSemver", ("is_semver", B, [S], False, _is_semver), ("is_semver_normalize", B, [S, B], False, _is_semver)
+        ),
         decl("major", ("semver_major", I, [V], True, lambda v: _version(v).major)),
         decl("minor", ("semver_minor", I, [V], True, lambda v: _version(v).minor)),
         decl("patch", ("semver_patch", I, [V], True, lambda v: _version(v).patch)),

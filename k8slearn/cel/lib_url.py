@@ -6,11 +6,13 @@ Kubernetes parses with Go's net/url and requires an absolute URL
 k8s.io/apiserver/pkg/cel/library/urls.go). Here ``urllib.parse`` stands in for net/url:
 the docs examples agree; exotic inputs may parse differently.
 """
+
 from __future__ import annotations
 
 from urllib.parse import parse_qs, quote, urlsplit
 
-from k8slearn.cel._decl import TYPES as T, decl, msg_class
+from k8slearn.cel._decl import TYPES as T
+from k8slearn.cel._decl import decl, msg_class
 
 
 def _parse(s: str):
@@ -42,13 +44,13 @@ def _host(u):
 def _hostname(u):
     host = _host(u)
     if host.startswith("["):
-        return host[1:host.index("]")]
+        return host[1 : host.index("]")]
     return host.rsplit(":", 1)[0] if ":" in host else host
 
 
 def _port(u):
     host = _host(u)
-    tail = host[host.index("]") + 1:] if host.startswith("[") else host
+    tail = host[host.index("]") + 1 :] if host.startswith("[") else host
     return tail.rsplit(":", 1)[1] if ":" in tail else ""
 
 

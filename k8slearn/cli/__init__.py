@@ -18,8 +18,9 @@ def build_parser() -> argparse.ArgumentParser:
     from k8slearn import __version__
     from k8slearn.cli import cluster, decode, doctor, encode, record, schema
 
-    p = argparse.ArgumentParser(prog="k8slearn", description="Helpers for the k8slearn curriculum: how Kubernetes "
-                                                             "works inside.")
+    p = argparse.ArgumentParser(
+        prog="k8slearn", description="Helpers for the k8slearn curriculum: how Kubernetes works inside."
+    )
     p.add_argument("--version", action="version", version=f"k8slearn {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     for verb in (doctor, cluster, record, decode, encode, schema):

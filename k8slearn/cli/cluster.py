@@ -6,15 +6,25 @@ import argparse
 
 
 def register(sub) -> None:
-    c = sub.add_parser("cluster", help="build, start, stop or show the curriculum's cluster (local control plane or Kind)",
-                       description="build: compile the local control plane's programs from controlplane/ (Go). "
-                                   "up/down: start or stop it (or, with --runtime kind, a Kind cluster). "
-                                   "status: what runs where. config: the Kind cluster's config.")
+    c = sub.add_parser(
+        "cluster",
+        help="build, start, stop or show the curriculum's cluster (local control plane or Kind)",
+        description="build: compile the local control plane's programs from controlplane/ (Go). "
+        "up/down: start or stop it (or, with --runtime kind, a Kind cluster). "
+        "status: what runs where. config: the Kind cluster's config.",
+    )
     c.add_argument("action", choices=["build", "up", "down", "status", "config"])
-    c.add_argument("--runtime", choices=["local", "kind"], default="local",
-                   help="local: real control plane processes on loopback (default); kind: Docker + kind")
-    c.add_argument("--storage-media-type", choices=["application/vnd.kubernetes.protobuf", "application/json",
-                                                    "application/yaml"], help="up: kube-apiserver's --storage-media-type")
+    c.add_argument(
+        "--runtime",
+        choices=["local", "kind"],
+        default="local",
+        help="local: real control plane processes on loopback (default); kind: Docker + kind",
+    )
+    c.add_argument(
+        "--storage-media-type",
+        choices=["application/vnd.kubernetes.protobuf", "application/json", "application/yaml"],
+        help="up: kube-apiserver's --storage-media-type",
+    )
     c.add_argument("--encryption-config", metavar="FILE", help="up: an EncryptionConfiguration for kube-apiserver")
     c.add_argument("--feature-gates", metavar="GATES", help="up: kube-apiserver feature gates, e.g. WatchList=false")
     c.add_argument("--force", action="store_true", help="build: rebuild even what is already built")
@@ -32,12 +42,20 @@ def cmd_cluster(args: argparse.Namespace) -> int:
         t0 = __import__("time").monotonic()
         built = binaries.build(force=args.force)
         for name, prog in binaries.find_all().items():
-            print(f"  {name:<24} " + (f"{prog.version} ({prog.source}: {prog.path})" if prog else
-                                      "MISSING after the build: see the logs in " + str(binaries.cache_dir() / "logs")))
+            print(
+                f"  {name:<24} "
+                + (
+                    f"{prog.version} ({prog.source}: {prog.path})"
+                    if prog
+                    else "MISSING after the build: see the logs in " + str(binaries.cache_dir() / "logs")
+                )
+            )
         if not built:
             print("everything was already built (or found); `--force` rebuilds")
         else:
-            print(f"built in {(__import__('time').monotonic() - t0) / 60:.1f} min; cache: {binaries.cache_dir() / 'bin'}")
+            print(
+                f"built in {(__import__('time').monotonic() - t0) / 60:.1f} min; cache: {binaries.cache_dir() / 'bin'}"
+            )
         return 0
     if args.runtime == "kind":
         if args.action == "up":
@@ -55,10 +73,13 @@ def cmd_cluster(args: argparse.Namespace) -> int:
             return 0 if ctx == kind.CONTEXT else 1
         return 0
     if args.action == "up":
-        opts = local.Options(storage_media_type=args.storage_media_type or local.PROTOBUF_MEDIA,
-                             encryption_config=str(__import__("pathlib").Path(args.encryption_config).resolve())
-                             if args.encryption_config else None,
-                             feature_gates=args.feature_gates or "")
+        opts = local.Options(
+            storage_media_type=args.storage_media_type or local.PROTOBUF_MEDIA,
+            encryption_config=str(__import__("pathlib").Path(args.encryption_config).resolve())
+            if args.encryption_config
+            else None,
+            feature_gates=args.feature_gates or "",
+        )
         local.up(opts)
     elif args.action == "down":
         if not local.down():
@@ -79,6 +100,8 @@ def cmd_cluster(args: argparse.Namespace) -> int:
                 print(f"  {n:<24} pid {p['pid']:<8} {'alive' if p['alive'] else 'DEAD':<6} {rss:>8}  {p['version']}")
         return 0 if st["running"] else 1
     else:
-        print("the local control plane has no config file; `k8slearn cluster status` shows its command lines' "
-              "results, `--runtime kind config` prints the Kind config")
+        print(
+            "the local control plane has no config file; `k8slearn cluster status` shows its command lines' "
+            "results, `--runtime kind config` prints the Kind config"
+        )
     return 0

@@ -10,16 +10,27 @@ from k8slearn.errors import K8sLearnError
 
 
 def register(sub) -> None:
-    p = sub.add_parser("decode", help="decode one value stored in etcd by kube-apiserver",
-                       description="Decode one value kube-apiserver stored in etcd (protobuf, JSON, YAML, CBOR, "
-                                   "text; encrypted values are recognised, not decrypted) and print the object. "
-                                   "Reads a file, or stdin, e.g. from `etcdctl get KEY --print-value-only`.")
+    p = sub.add_parser(
+        "decode",
+        help="decode one value stored in etcd by kube-apiserver",
+        description="Decode one value kube-apiserver stored in etcd (protobuf, JSON, YAML, CBOR, "
+        "text; encrypted values are recognised, not decrypted) and print the object. "
+        "Reads a file, or stdin, e.g. from `etcdctl get KEY --print-value-only`.",
+    )
     p.add_argument("file", nargs="?", help="file holding the raw value (default: stdin)")
-    p.add_argument("-o", "--output", choices=["json", "yaml", "raw"], default="json",
-                   help="json (default) or yaml: the object; raw: a hex dump with the envelope's byte ranges, "
-                        "then the field-number tree of an unknown protobuf type")
-    p.add_argument("--kubernetes-version", metavar="VERSION",
-                   help="use a fetched release schema (k8slearn schema fetch) instead of the built-in one")
+    p.add_argument(
+        "-o",
+        "--output",
+        choices=["json", "yaml", "raw"],
+        default="json",
+        help="json (default) or yaml: the object; raw: a hex dump with the envelope's byte ranges, "
+        "then the field-number tree of an unknown protobuf type",
+    )
+    p.add_argument(
+        "--kubernetes-version",
+        metavar="VERSION",
+        help="use a fetched release schema (k8slearn schema fetch) instead of the built-in one",
+    )
     p.set_defaults(func=cmd_decode)
 
 

@@ -11,14 +11,24 @@ MEDIA_TYPES = ["application/vnd.kubernetes.protobuf", "application/json", "appli
 
 
 def register(sub) -> None:
-    p = sub.add_parser("encode", help="encode a JSON/YAML object the way kube-apiserver stores it",
-                       description="Read one JSON or YAML object (with apiVersion and kind) and write to stdout "
-                                   "the exact bytes kube-apiserver stores in etcd for it in the given media type.")
+    p = sub.add_parser(
+        "encode",
+        help="encode a JSON/YAML object the way kube-apiserver stores it",
+        description="Read one JSON or YAML object (with apiVersion and kind) and write to stdout "
+        "the exact bytes kube-apiserver stores in etcd for it in the given media type.",
+    )
     p.add_argument("file", nargs="?", help="JSON or YAML file (default: stdin)")
-    p.add_argument("--media-type", choices=MEDIA_TYPES, default=MEDIA_TYPES[0],
-                   help="kube-apiserver's --storage-media-type (default: protobuf)")
-    p.add_argument("--kubernetes-version", metavar="VERSION",
-                   help="use a fetched release schema (k8slearn schema fetch) instead of the built-in one")
+    p.add_argument(
+        "--media-type",
+        choices=MEDIA_TYPES,
+        default=MEDIA_TYPES[0],
+        help="kube-apiserver's --storage-media-type (default: protobuf)",
+    )
+    p.add_argument(
+        "--kubernetes-version",
+        metavar="VERSION",
+        help="use a fetched release schema (k8slearn schema fetch) instead of the built-in one",
+    )
     p.set_defaults(func=cmd_encode)
 
 
@@ -27,8 +37,9 @@ def cmd_encode(args: argparse.Namespace) -> int:
 
     d = decode(read_input(args.file))
     if not isinstance(d.obj, dict):
-        raise EncodeError(f"the input is {d.encoding} but not an object; give one JSON or YAML object "
-                          "with apiVersion and kind")
+        raise EncodeError(
+            f"the input is {d.encoding} but not an object; give one JSON or YAML object with apiVersion and kind"
+        )
     value = encode(d.obj, args.media_type, schema=schema_for(args.kubernetes_version))
     sys.stdout.buffer.write(value)
     sys.stdout.flush()

@@ -6,9 +6,12 @@ import argparse
 
 
 def register(sub) -> None:
-    r = sub.add_parser("record", help="run the notebooks live and record what the cluster answered, for replay mode",
-                       description="Run each notebook against the curriculum cluster that answers now (the local "
-                                   "control plane, or Kind) and write data/recordings/<name>/ for replay mode.")
+    r = sub.add_parser(
+        "record",
+        help="run the notebooks live and record what the cluster answered, for replay mode",
+        description="Run each notebook against the curriculum cluster that answers now (the local "
+        "control plane, or Kind) and write data/recordings/<name>/ for replay mode.",
+    )
     r.add_argument("notebooks", nargs="*", help="notebook names such as 02-resource-version (default: all)")
     r.add_argument("--name", help="recording folder name (default: <runtime>-<Kubernetes version>)")
     r.set_defaults(func=cmd_record)

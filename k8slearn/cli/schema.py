@@ -6,21 +6,34 @@ import argparse
 
 
 def register(sub) -> None:
-    p = sub.add_parser("schema", help="protobuf schemas of Kubernetes releases",
-                       description="The codec decodes with its built-in schema (the common types); `fetch` "
-                                   "downloads and compiles a release's own generated.proto files for the "
-                                   "built-in API groups, `list` shows the fetched ones.")
+    p = sub.add_parser(
+        "schema",
+        help="protobuf schemas of Kubernetes releases",
+        description="The codec decodes with its built-in schema (the common types); `fetch` "
+        "downloads and compiles a release's own generated.proto files for the "
+        "built-in API groups, `list` shows the fetched ones.",
+    )
     verbs = p.add_subparsers(dest="schema_command", metavar="ACTION", required=True)
-    f = verbs.add_parser("fetch", help="download and compile a release's generated.proto files",
-                         description="Download the generated.proto and types.go files of one Kubernetes release, "
-                                     "compile them with protoc and keep the result in the k8slearn cache "
-                                     "($K8SLEARN_CACHE, default ~/.cache/k8slearn) for --kubernetes-version.")
+    f = verbs.add_parser(
+        "fetch",
+        help="download and compile a release's generated.proto files",
+        description="Download the generated.proto and types.go files of one Kubernetes release, "
+        "compile them with protoc and keep the result in the k8slearn cache "
+        "($K8SLEARN_CACHE, default ~/.cache/k8slearn) for --kubernetes-version.",
+    )
     f.add_argument("--kubernetes-version", metavar="VERSION", required=True, help="release, e.g. 1.36.0")
-    f.add_argument("--base-url", metavar="URL", default=None,
-                   help="where the kubernetes/<repo> trees are served (default https://raw.githubusercontent.com)")
+    f.add_argument(
+        "--base-url",
+        metavar="URL",
+        default=None,
+        help="where the kubernetes/<repo> trees are served (default https://raw.githubusercontent.com)",
+    )
     f.set_defaults(func=cmd_schema_fetch)
-    ls = verbs.add_parser("list", help="list the cached release schemas",
-                          description="Print the Kubernetes versions whose schema is fetched, oldest first.")
+    ls = verbs.add_parser(
+        "list",
+        help="list the cached release schemas",
+        description="Print the Kubernetes versions whose schema is fetched, oldest first.",
+    )
     ls.set_defaults(func=cmd_schema_list)
 
 

@@ -1,1 +1,1 @@
-"""The curriculum's clusters: the local control plane (`local`, built by `binaries`) and Kind (`k8slearn.cluster.kind`)."""
+"""The curriculum's clusters: the local control plane (`local`, built by `binaries`) and Kind (`kind`)."""

@@ -33,11 +33,11 @@ from pathlib import Path
 from k8slearn.errors import K8sLearnError
 
 NAMESPACE = "kube-system"
-NAME = "coredns"                     # ServiceAccount, ConfigMap and Deployment
+NAME = "coredns"  # ServiceAccount, ConfigMap and Deployment
 SERVICE = "kube-dns"
-ROLE = "system:coredns"              # ClusterRole and ClusterRoleBinding
-REPLICAS = 2                         # dns.go: coreDNSReplicas
-VERSION = "v1.14.6"                  # constants.go: CoreDNSVersion
+ROLE = "system:coredns"  # ClusterRole and ClusterRoleBinding
+REPLICAS = 2  # dns.go: coreDNSReplicas
+VERSION = "v1.14.6"  # constants.go: CoreDNSVersion
 IMAGE = f"registry.k8s.io/coredns/coredns:{VERSION}"
 DNS_DOMAIN = "cluster.local"
 CONTROL_PLANE_TAINT = "node-role.kubernetes.io/control-plane"
@@ -91,42 +91,77 @@ def _port(name: str, port: int, protocol: str, container: bool = False) -> dict:
 def manifests(service_cidr: str = "10.96.0.0/16") -> list[dict]:
     """The six objects, in the order kubeadm creates them (ConfigMap first, Service last)."""
     meta = {"namespace": NAMESPACE}
-    config_map = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": NAME, **meta},
-                  "data": {"Corefile": corefile()}}
+    config_map = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": NAME, **meta},
+        "data": {"Corefile": corefile()},
+    }
     cluster_role = {
-        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": ROLE},
-        "rules": [{"apiGroups": [""], "resources": ["endpoints", "services", "pods", "namespaces"],
-                   "verbs": ["list", "watch"]},
-                  {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": ["list", "watch"]}],
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": {"name": ROLE},
+        "rules": [
+            {
+                "apiGroups": [""],
+                "resources": ["endpoints", "services", "pods", "namespaces"],
+                "verbs": ["list", "watch"],
+            },
+            {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": ["list", "watch"]},
+        ],
     }
     binding = {
-        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": ROLE},
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRoleBinding",
+        "metadata": {"name": ROLE},
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": ROLE},
         "subjects": [{"kind": "ServiceAccount", "name": NAME, "namespace": NAMESPACE}],
     }
     service_account = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": NAME, **meta}}
     container = {
-        "name": NAME, "image": IMAGE, "imagePullPolicy": "IfNotPresent",
+        "name": NAME,
+        "image": IMAGE,
+        "imagePullPolicy": "IfNotPresent",
         "resources": {"limits": {"memory": "170Mi"}, "requests": {"cpu": "100m", "memory": "70Mi"}},
         "args": ["-conf", "/etc/coredns/Corefile"],
         "volumeMounts": [{"name": "config-volume", "mountPath": "/etc/coredns", "readOnly": True}],
-        "ports": [_port("dns", 53, "UDP", True), _port("dns-tcp", 53, "TCP", True),
-                  _port("metrics", 9153, "TCP", True), _port("liveness-probe", 8080, "TCP", True),
-                  _port("readiness-probe", 8181, "TCP", True)],
-        "livenessProbe": {"httpGet": {"path": "/health", "port": "liveness-probe", "scheme": "HTTP"},
-                          "initialDelaySeconds": 60, "timeoutSeconds": 5, "successThreshold": 1,
-                          "failureThreshold": 5},
+        "ports": [
+            _port("dns", 53, "UDP", True),
+            _port("dns-tcp", 53, "TCP", True),
+            _port("metrics", 9153, "TCP", True),
+            _port("liveness-probe", 8080, "TCP", True),
+            _port("readiness-probe", 8181, "TCP", True),
+        ],
+        "livenessProbe": {
+            "httpGet": {"path": "/health", "port": "liveness-probe", "scheme": "HTTP"},
+            "initialDelaySeconds": 60,
+            "timeoutSeconds": 5,
+            "successThreshold": 1,
+            "failureThreshold": 5,
+        },
         "readinessProbe": {"httpGet": {"path": "/ready", "port": "readiness-probe", "scheme": "HTTP"}},
-        "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
-                            "capabilities": {"add": ["NET_BIND_SERVICE"], "drop": ["ALL"]}},
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"add": ["NET_BIND_SERVICE"], "drop": ["ALL"]},
+        },
     }
-    anti_affinity = {"preferredDuringSchedulingIgnoredDuringExecution": [{
-        "weight": 100,
-        "podAffinityTerm": {"labelSelector": {"matchExpressions": [
-            {"key": "k8s-app", "operator": "In", "values": ["kube-dns"]}]},
-            "topologyKey": "kubernetes.io/hostname"}}]}
+    anti_affinity = {
+        "preferredDuringSchedulingIgnoredDuringExecution": [
+            {
+                "weight": 100,
+                "podAffinityTerm": {
+                    "labelSelector": {
+                        "matchExpressions": [{"key": "k8s-app", "operator": "In", "values": ["kube-dns"]}]
+                    },
+                    "topologyKey": "kubernetes.io/hostname",
+                },
+            }
+        ]
+    }
     deployment = {
-        "apiVersion": "apps/v1", "kind": "Deployment",
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
         "metadata": {"name": NAME, **meta, "labels": dict(APP_LABELS)},
         "spec": {
             "replicas": REPLICAS,
@@ -138,26 +173,37 @@ def manifests(service_cidr: str = "10.96.0.0/16") -> list[dict]:
                     "priorityClassName": "system-cluster-critical",
                     "serviceAccountName": NAME,
                     "affinity": {"podAntiAffinity": anti_affinity},
-                    "tolerations": [{"key": "CriticalAddonsOnly", "operator": "Exists"},
-                                    {"key": CONTROL_PLANE_TAINT, "effect": "NoSchedule"}],
+                    "tolerations": [
+                        {"key": "CriticalAddonsOnly", "operator": "Exists"},
+                        {"key": CONTROL_PLANE_TAINT, "effect": "NoSchedule"},
+                    ],
                     "nodeSelector": {"kubernetes.io/os": "linux"},
                     "containers": [container],
                     "dnsPolicy": "Default",
-                    "volumes": [{"name": "config-volume", "configMap": {
-                        "name": NAME, "items": [{"key": "Corefile", "path": "Corefile"}]}}],
+                    "volumes": [
+                        {
+                            "name": "config-volume",
+                            "configMap": {"name": NAME, "items": [{"key": "Corefile", "path": "Corefile"}]},
+                        }
+                    ],
                 },
             },
         },
     }
     service = {
-        "apiVersion": "v1", "kind": "Service",
-        "metadata": {"name": SERVICE, **meta,
-                     "labels": {**APP_LABELS, "kubernetes.io/cluster-service": "true",
-                                "kubernetes.io/name": "CoreDNS"},
-                     "annotations": {"prometheus.io/port": "9153", "prometheus.io/scrape": "true"}},
-        "spec": {"clusterIP": dns_ip(service_cidr),
-                 "ports": [_port("dns", 53, "UDP"), _port("dns-tcp", 53, "TCP"), _port("metrics", 9153, "TCP")],
-                 "selector": dict(APP_LABELS)},
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {
+            "name": SERVICE,
+            **meta,
+            "labels": {**APP_LABELS, "kubernetes.io/cluster-service": "true", "kubernetes.io/name": "CoreDNS"},
+            "annotations": {"prometheus.io/port": "9153", "prometheus.io/scrape": "true"},
+        },
+        "spec": {
+            "clusterIP": dns_ip(service_cidr),
+            "ports": [_port("dns", 53, "UDP"), _port("dns-tcp", 53, "TCP"), _port("metrics", 9153, "TCP")],
+            "selector": dict(APP_LABELS),
+        },
     }
     # dns.go creates the ConfigMap, then RBAC and the ServiceAccount, the Deployment, the Service
     return [config_map, cluster_role, binding, service_account, deployment, service]
@@ -170,8 +216,9 @@ def _create(api, obj: dict) -> None:
         utils.create_from_dict(api, obj)
     except utils.FailToCreateError as e:
         if not all(isinstance(x, client.ApiException) and x.status == 409 for x in e.api_exceptions):
-            raise AddonError(f"creating {obj['kind']} {obj['metadata']['name']} failed: "
-                             f"{[str(x)[:300] for x in e.api_exceptions]}") from None
+            raise AddonError(
+                f"creating {obj['kind']} {obj['metadata']['name']} failed: {[str(x)[:300] for x in e.api_exceptions]}"
+            ) from None
 
 
 def _settled(api) -> tuple[bool, str]:
@@ -190,13 +237,20 @@ def _settled(api) -> tuple[bool, str]:
         if e.status != 404:
             raise
         addresses = 0
-    slices = client.DiscoveryV1Api(api).list_namespaced_endpoint_slice(
-        NAMESPACE, label_selector=f"kubernetes.io/service-name={SERVICE}").items
+    slices = (
+        client.DiscoveryV1Api(api)
+        .list_namespaced_endpoint_slice(NAMESPACE, label_selector=f"kubernetes.io/service-name={SERVICE}")
+        .items
+    )
     slice_eps = sum(len(s.endpoints or []) for s in slices)
-    ok = (len(pods) == len(running) == ready == addresses == slice_eps == REPLICAS
-          and dep.status.observed_generation == dep.metadata.generation)
-    return ok, (f"{len(running)}/{len(pods)} Pods Running, Deployment ready {ready}/{REPLICAS}, "
-                f"Endpoints addresses {addresses}, EndpointSlice endpoints {slice_eps}")
+    ok = (
+        len(pods) == len(running) == ready == addresses == slice_eps == REPLICAS
+        and dep.status.observed_generation == dep.metadata.generation
+    )
+    return ok, (
+        f"{len(running)}/{len(pods)} Pods Running, Deployment ready {ready}/{REPLICAS}, "
+        f"Endpoints addresses {addresses}, EndpointSlice endpoints {slice_eps}"
+    )
 
 
 def install(admin_conf: Path, service_cidr: str, log=print, timeout: float = 90.0) -> None:
@@ -214,7 +268,9 @@ def install(admin_conf: Path, service_cidr: str, log=print, timeout: float = 90.
             if ok:
                 return
             time.sleep(0.5)
-        raise AddonError(f"the CoreDNS add-on did not settle within {timeout:.0f} s ({last}); "
-                         "see the kube-controller-manager, kube-scheduler and kwok logs")
+        raise AddonError(
+            f"the CoreDNS add-on did not settle within {timeout:.0f} s ({last}); "
+            "see the kube-controller-manager, kube-scheduler and kwok logs"
+        )
     finally:
         api.close()

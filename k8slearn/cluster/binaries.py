@@ -41,43 +41,56 @@ class BuildFailed(K8sLearnError):
 
 @dataclass(frozen=True)
 class Group:
-    module_dir: str       # folder under controlplane/
-    module: str           # the Go module whose version names the group
-    programs: dict        # program name -> Go package path
+    module_dir: str  # folder under controlplane/
+    module: str  # the Go module whose version names the group
+    programs: dict  # program name -> Go package path
     version_x: tuple = ()  # -X flags, formatted with {version}, {major}, {minor}, {date}
 
 
 GROUPS = (
-    Group("kubernetes", "k8s.io/kubernetes", {
-        "kube-apiserver": "k8s.io/kubernetes/cmd/kube-apiserver",
-        "kube-controller-manager": "k8s.io/kubernetes/cmd/kube-controller-manager",
-        "kube-scheduler": "k8s.io/kubernetes/cmd/kube-scheduler",
-        "kubectl": "k8s.io/kubernetes/cmd/kubectl",
-    }, (
-        # What upstream's hack/lib/version.sh stamps; without it /version says v0.0.0-master.
-        # The module proxy does not carry the git commit, so gitCommit is set empty (left
-        # alone it would read "$Format:%H$", the git-archive placeholder in the source) and
-        # gitTreeState says "archive" (upstream's word for a build from a source archive).
-        "k8s.io/component-base/version.gitVersion={version}",
-        "k8s.io/component-base/version.gitMajor={major}",
-        "k8s.io/component-base/version.gitMinor={minor}",
-        "k8s.io/component-base/version.gitTreeState=archive",
-        "k8s.io/component-base/version.gitCommit=",
-        "k8s.io/component-base/version.buildDate={date}",
-        "k8s.io/client-go/pkg/version.gitVersion={version}",
-        "k8s.io/client-go/pkg/version.gitMajor={major}",
-        "k8s.io/client-go/pkg/version.gitMinor={minor}",
-        "k8s.io/client-go/pkg/version.gitTreeState=archive",
-        "k8s.io/client-go/pkg/version.gitCommit=",
-        "k8s.io/client-go/pkg/version.buildDate={date}",
-    )),
-    Group("etcd", "go.etcd.io/etcd/server/v3", {
-        "etcd": "github.com/k8slearn/k8slearn/controlplane/etcd",
-        "etcdctl": "go.etcd.io/etcd/etcdctl/v3",
-        "etcdutl": "go.etcd.io/etcd/etcdutl/v3",
-    }),
-    Group("kwok", "sigs.k8s.io/kwok", {"kwok": "sigs.k8s.io/kwok/cmd/kwok"},
-          ("sigs.k8s.io/kwok/pkg/consts.Version={version}",)),
+    Group(
+        "kubernetes",
+        "k8s.io/kubernetes",
+        {
+            "kube-apiserver": "k8s.io/kubernetes/cmd/kube-apiserver",
+            "kube-controller-manager": "k8s.io/kubernetes/cmd/kube-controller-manager",
+            "kube-scheduler": "k8s.io/kubernetes/cmd/kube-scheduler",
+            "kubectl": "k8s.io/kubernetes/cmd/kubectl",
+        },
+        (
+            # What upstream's hack/lib/version.sh stamps; without it /version says v0.0.0-master.
+            # The module proxy does not carry the git commit, so gitCommit is set empty (left
+            # alone it would read "$Format:%H$", the git-archive placeholder in the source) and
+            # gitTreeState says "archive" (upstream's word for a build from a source archive).
+            "k8s.io/component-base/version.gitVersion={version}",
+            "k8s.io/component-base/version.gitMajor={major}",
+            "k8s.io/component-base/version.gitMinor={minor}",
+            "k8s.io/component-base/version.gitTreeState=archive",
+            "k8s.io/component-base/version.gitCommit=",
+            "k8s.io/component-base/version.buildDate={date}",
+            "k8s.io/client-go/pkg/version.gitVersion={version}",
+            "k8s.io/client-go/pkg/version.gitMajor={major}",
+            "k8s.io/client-go/pkg/version.gitMinor={minor}",
+            "k8s.io/client-go/pkg/version.gitTreeState=archive",
+            "k8s.io/client-go/pkg/version.gitCommit=",
+            "k8s.io/client-go/pkg/version.buildDate={date}",
+        ),
+    ),
+    Group(
+        "etcd",
+        "go.etcd.io/etcd/server/v3",
+        {
+            "etcd": "github.com/k8slearn/k8slearn/controlplane/etcd",
+            "etcdctl": "go.etcd.io/etcd/etcdctl/v3",
+            "etcdutl": "go.etcd.io/etcd/etcdutl/v3",
+        },
+    ),
+    Group(
+        "kwok",
+        "sigs.k8s.io/kwok",
+        {"kwok": "sigs.k8s.io/kwok/cmd/kwok"},
+        ("sigs.k8s.io/kwok/pkg/consts.Version={version}",),
+    ),
 )
 PROGRAMS = {name: g for g in GROUPS for name in g.programs}
 
@@ -116,7 +129,9 @@ def group_dir(group: Group) -> Path:
 
 def version_of(path: Path, program: str) -> str | None:
     """What `program --version` says (first line), or None if it does not run."""
-    args = {"kubectl": ["version", "--client"], "etcdctl": ["version"], "etcdutl": ["version"]}.get(program, ["--version"])
+    args = {"kubectl": ["version", "--client"], "etcdctl": ["version"], "etcdutl": ["version"]}.get(
+        program, ["--version"]
+    )
     try:
         out = subprocess.run([str(path), *args], capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired):
@@ -170,17 +185,21 @@ def find_all() -> dict[str, Program | None]:
 def require(program: str) -> Path:
     p = find(program)
     if p is None:
-        raise ToolchainMissing(f"{program} {pinned(PROGRAMS[program])} is not built yet: run `k8slearn cluster build` "
-                               "(or `make cluster`; needs Go and the Go module proxy), or point K8SLEARN_BIN_DIR at "
-                               "a folder with the control plane's programs")
+        raise ToolchainMissing(
+            f"{program} {pinned(PROGRAMS[program])} is not built yet: run `k8slearn cluster build` "
+            "(or `make cluster`; needs Go and the Go module proxy), or point K8SLEARN_BIN_DIR at "
+            "a folder with the control plane's programs"
+        )
     return p.path
 
 
 def go_binary() -> str:
     go = shutil.which("go")
     if not go:
-        raise ToolchainMissing("Go is not installed: the local control plane is built from Kubernetes' Go modules "
-                               "(https://go.dev/doc/install), or use replay mode, or the Kind runtime")
+        raise ToolchainMissing(
+            "Go is not installed: the local control plane is built from Kubernetes' Go modules "
+            "(https://go.dev/doc/install), or use replay mode, or the Kind runtime"
+        )
     return go
 
 
@@ -204,8 +223,13 @@ def _ldflags(group: Group) -> str:
 
 
 def _module_dir(group: Group, module: str) -> Path:
-    out = subprocess.run([go_binary(), "list", "-m", "-f", "{{.Dir}}", module], cwd=MODULES / group.module_dir,
-                         capture_output=True, text=True, env=go_env())
+    out = subprocess.run(
+        [go_binary(), "list", "-m", "-f", "{{.Dir}}", module],
+        cwd=MODULES / group.module_dir,
+        capture_output=True,
+        text=True,
+        env=go_env(),
+    )
     if out.returncode != 0 or not out.stdout.strip():
         raise BuildFailed(f"cannot find {module} in the module cache: {out.stderr.strip()[-300:]}")
     return Path(out.stdout.strip())
@@ -213,11 +237,13 @@ def _module_dir(group: Group, module: str) -> Path:
 
 # kwok reads its behaviour (Stages) from a config file; kwokctl embeds these files from
 # kwok's kustomize/stage folder. They are copied from the module cache at build time.
-KWOK_STAGES = ("kustomize/stage/node/fast/node-initialize.yaml",
-               "kustomize/stage/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml",
-               "kustomize/stage/pod/fast/pod-ready.yaml",
-               "kustomize/stage/pod/fast/pod-complete.yaml",
-               "kustomize/stage/pod/fast/pod-delete.yaml")
+KWOK_STAGES = (
+    "kustomize/stage/node/fast/node-initialize.yaml",
+    "kustomize/stage/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml",
+    "kustomize/stage/pod/fast/pod-ready.yaml",
+    "kustomize/stage/pod/fast/pod-complete.yaml",
+    "kustomize/stage/pod/fast/pod-delete.yaml",
+)
 
 
 def kwok_stages_path() -> Path:
@@ -227,8 +253,9 @@ def kwok_stages_path() -> Path:
 def _write_kwok_stages(group: Group, out: Path) -> None:
     src = _module_dir(group, "sigs.k8s.io/kwok")
     docs = [(src / rel).read_text().strip() for rel in KWOK_STAGES]
-    (out / "kwok-stages.yaml").write_text(f"# copied from sigs.k8s.io/kwok@{pinned(group)} by `k8slearn cluster build`\n"
-                                          + "\n---\n".join(docs) + "\n")
+    (out / "kwok-stages.yaml").write_text(
+        f"# copied from sigs.k8s.io/kwok@{pinned(group)} by `k8slearn cluster build`\n" + "\n---\n".join(docs) + "\n"
+    )
 
 
 def _say(message: str) -> None:
@@ -241,8 +268,16 @@ def build_group(group: Group, log=_say, progress_every: float = 60.0) -> dict:
     tmp = out.with_name(out.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    cmd = [go_binary(), "build", "-trimpath", "-ldflags", _ldflags(group), "-o", str(tmp) + "/",
-           *group.programs.values()]
+    cmd = [
+        go_binary(),
+        "build",
+        "-trimpath",
+        "-ldflags",
+        _ldflags(group),
+        "-o",
+        str(tmp) + "/",
+        *group.programs.values(),
+    ]
     log(f"building {', '.join(group.programs)} from {group.module}@{pinned(group)} (go build, {os.cpu_count()} cores)")
     t0 = time.monotonic()
     logfile = cache_dir() / "logs" / f"build-{group.module_dir}.log"
@@ -250,8 +285,14 @@ def build_group(group: Group, log=_say, progress_every: float = 60.0) -> dict:
     # -v names each package as it is compiled: the count in the log is the progress shown
     cmd.insert(2, "-v")
     with open(logfile, "w") as lf:
-        proc = subprocess.Popen(cmd, cwd=MODULES / group.module_dir, env=go_env(), stdout=lf,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            cmd,
+            cwd=MODULES / group.module_dir,
+            env=go_env(),
+            stdout=lf,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
         try:
             while proc.poll() is None:
                 try:
@@ -277,9 +318,16 @@ def build_group(group: Group, log=_say, progress_every: float = 60.0) -> dict:
         _write_kwok_stages(group, tmp)
     seconds = time.monotonic() - t0
     sizes = {name: (tmp / name).stat().st_size for name in group.programs}
-    info = {"module": group.module, "version": pinned(group), "go": go_version(), "recipe": list(group.version_x),
-            "seconds": round(seconds, 1),
-            "sizes": sizes, "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "ldflags": _ldflags(group)}
+    info = {
+        "module": group.module,
+        "version": pinned(group),
+        "go": go_version(),
+        "recipe": list(group.version_x),
+        "seconds": round(seconds, 1),
+        "sizes": sizes,
+        "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "ldflags": _ldflags(group),
+    }
     (tmp / "build.json").write_text(json.dumps(info, indent=1) + "\n")
     shutil.rmtree(out, ignore_errors=True)
     tmp.rename(out)
@@ -293,7 +341,11 @@ def build(force: bool = False, log=_say) -> list[dict]:
     for group in GROUPS:
         missing = [p for p in group.programs if find(p) is None]
         built = build_info().get(group.module_dir)
-        if built and built.get("recipe") != list(group.version_x) and find(next(iter(group.programs))).source == "build cache":
+        if (
+            built
+            and built.get("recipe") != list(group.version_x)
+            and find(next(iter(group.programs))).source == "build cache"
+        ):
             missing = missing or ["(built with other version stamps)"]
         if group.module_dir == "kwok" and not kwok_stages_path().is_file():
             missing = missing or ["kwok-stages.yaml"]

@@ -86,8 +86,7 @@ class ReadPins:
 class Etcd:
     """Read access to an etcd keyspace, with values decoded on demand."""
 
-    def __init__(self, client, *, prefix: str = "/registry", pins: ReadPins | None = None,
-                 label: str = "etcd"):
+    def __init__(self, client, *, prefix: str = "/registry", pins: ReadPins | None = None, label: str = "etcd"):
         self.client = client
         self.prefix = prefix
         self.pins = pins or ReadPins()
@@ -97,18 +96,29 @@ class Etcd:
     def __repr__(self):
         return f"<k8slearn.Etcd {self.label} prefix={self.prefix!r}>"
 
-    def _range(self, key: bytes, range_end: bytes | None = None, *, keys_only=False, limit=0,
-               revision: int | None = None):
+    def _range(
+        self, key: bytes, range_end: bytes | None = None, *, keys_only=False, limit=0, revision: int | None = None
+    ):
         with self._lock:
             pinned = self.pins.revision_for_read()
             # through the library's own call, so failures arrive as its typed exceptions
             # (pyetcd.exceptions: RevisionCompactedError, ConnectionFailedError, ...)
-            resp = self.client.get_response(key, range_end=range_end, keys_only=keys_only, limit=limit or None,
-                                            revision=revision or pinned or None, sort_order="ascend",
-                                            sort_target="key")
+            resp = self.client.get_response(
+                key,
+                range_end=range_end,
+                keys_only=keys_only,
+                limit=limit or None,
+                revision=revision or pinned or None,
+                sort_order="ascend",
+                sort_target="key",
+            )
             self.pins.saw(resp.header.revision)
-        kvs = [KeyValue(kv.key.decode("utf-8", "replace"), kv.value, kv.create_revision,
-                        kv.mod_revision, kv.version, kv.lease) for kv in resp.kvs]
+        kvs = [
+            KeyValue(
+                kv.key.decode("utf-8", "replace"), kv.value, kv.create_revision, kv.mod_revision, kv.version, kv.lease
+            )
+            for kv in resp.kvs
+        ]
         return (pinned or resp.header.revision) if not revision else revision, kvs
 
     def get(self, key: str, *, revision: int | None = None) -> KeyValue | None:
@@ -116,8 +126,9 @@ class Etcd:
         _, kvs = self._range(_b(key), revision=revision)
         return kvs[0] if kvs else None
 
-    def range(self, prefix: str | None = None, *, keys_only: bool = False,
-              revision: int | None = None) -> list[KeyValue]:
+    def range(
+        self, prefix: str | None = None, *, keys_only: bool = False, revision: int | None = None
+    ) -> list[KeyValue]:
         """Every key under `prefix` (default: the apiserver's prefix), sorted by key."""
         p = _b(self.prefix if prefix is None else prefix)
         start = p or b"\0"  # the empty prefix: every key (etcd wants a non-empty start key)
@@ -149,9 +160,21 @@ class Etcd:
                 enc = kv.decoded.encoding
             except Exception:
                 enc = "undecodable"
-            rows.append(dict(key=kv.key, resource=resource, group=group, namespace=ns, name=name,
-                             encoding=enc, size=len(kv.value), create_revision=kv.create_revision,
-                             mod_revision=kv.mod_revision, version=kv.version, lease=kv.lease))
+            rows.append(
+                dict(
+                    key=kv.key,
+                    resource=resource,
+                    group=group,
+                    namespace=ns,
+                    name=name,
+                    encoding=enc,
+                    size=len(kv.value),
+                    create_revision=kv.create_revision,
+                    mod_revision=kv.mod_revision,
+                    version=kv.version,
+                    lease=kv.lease,
+                )
+            )
         return pd.DataFrame(rows)
 
 
@@ -163,11 +186,12 @@ def txn(client, compare=(), success=(), failure=()):
     """
     from pyetcd.etcdrpc import rpc_pb2
 
-    req = rpc_pb2.TxnRequest(compare=[c.build_message() for c in compare],
-                             success=client._ops_to_requests(list(success)),
-                             failure=client._ops_to_requests(list(failure)))
-    resp = client.kvstub.Txn(req, client.timeout, credentials=client.call_credentials,
-                             metadata=client.metadata)
+    req = rpc_pb2.TxnRequest(
+        compare=[c.build_message() for c in compare],
+        success=client._ops_to_requests(list(success)),
+        failure=client._ops_to_requests(list(failure)),
+    )
+    resp = client.kvstub.Txn(req, client.timeout, credentials=client.call_credentials, metadata=client.metadata)
     return resp.succeeded, list(resp.responses), resp.header.revision
 
 

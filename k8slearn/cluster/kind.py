@@ -75,8 +75,10 @@ def _need(tool: str, how: str):
 def _need_engine() -> None:
     _need("docker", "install Docker (https://docs.docker.com/get-docker/) and start it")
     if not docker_engine_running():
-        raise K8sLearnError("the docker client is installed but no Docker engine answers `docker info`: start "
-                            "Docker, or use the local control plane (`k8slearn cluster up --runtime local`)")
+        raise K8sLearnError(
+            "the docker client is installed but no Docker engine answers `docker info`: start "
+            "Docker, or use the local control plane (`k8slearn cluster up --runtime local`)"
+        )
 
 
 def _run(cmd: list[str], what: str, **kw) -> subprocess.CompletedProcess:
@@ -114,14 +116,21 @@ def etcd_client():
     os.chmod(tmp, 0o700)
     atexit.register(shutil.rmtree, tmp, True)
     for name in ("ca.crt", "healthcheck-client.crt", "healthcheck-client.key"):
-        _run(["docker", "cp", f"{NODE}:/etc/kubernetes/pki/etcd/{name}", str(tmp / name)],
-             "copying etcd's client certificate out of the Kind node")
+        _run(
+            ["docker", "cp", f"{NODE}:/etc/kubernetes/pki/etcd/{name}", str(tmp / name)],
+            "copying etcd's client certificate out of the Kind node",
+        )
         os.chmod(tmp / name, 0o600)
     import pyetcd
 
-    return pyetcd.client(host="127.0.0.1", port=ETCD_HOST_PORT, ca_cert=str(tmp / "ca.crt"),
-                         cert_cert=str(tmp / "healthcheck-client.crt"),
-                         cert_key=str(tmp / "healthcheck-client.key"), timeout=10)
+    return pyetcd.client(
+        host="127.0.0.1",
+        port=ETCD_HOST_PORT,
+        ca_cert=str(tmp / "ca.crt"),
+        cert_cert=str(tmp / "healthcheck-client.crt"),
+        cert_key=str(tmp / "healthcheck-client.key"),
+        timeout=10,
+    )
 
 
 def apiserver_flags(api) -> list[str]:

@@ -46,8 +46,18 @@ def _dump(path: Path, doc: dict) -> None:
 
 def write_file(path: Path, name: str, server: str, ca: Path, cert: Path, key: Path) -> Path:
     e = entries(name, server, ca, cert, key)
-    _dump(path, {"apiVersion": "v1", "kind": "Config", "clusters": [e["cluster"]], "users": [e["user"]],
-                 "contexts": [e["context"]], "current-context": name, "preferences": {}})
+    _dump(
+        path,
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [e["cluster"]],
+            "users": [e["user"]],
+            "contexts": [e["context"]],
+            "current-context": name,
+            "preferences": {},
+        },
+    )
     return path
 
 

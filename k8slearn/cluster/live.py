@@ -19,8 +19,8 @@ import os
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
-from k8slearn.errors import ClusterRefused, ClusterUnreachable, K8sLearnError
 from k8slearn.cluster import kubeconfig
+from k8slearn.errors import ClusterRefused, ClusterUnreachable, K8sLearnError
 
 LOCAL_CONTEXT = "k8slearn-local"
 KIND_CONTEXT = "kind-k8slearn"
@@ -56,28 +56,35 @@ def guard_context(context: str) -> str:
             f"refusing kube context {context!r}: k8slearn works only on its own clusters "
             f"({LOCAL_CONTEXT!r} from `k8slearn cluster up --runtime local`, {KIND_CONTEXT!r} from "
             f"`k8slearn cluster up --runtime kind`). To use another cluster on purpose, set "
-            f"K8SLEARN_ALLOW_CONTEXT={context} (objects go only into {NAMESPACE_PREFIX}* namespaces).")
+            f"K8SLEARN_ALLOW_CONTEXT={context} (objects go only into {NAMESPACE_PREFIX}* namespaces)."
+        )
     if context == opted_in():
         return context
     server = kubeconfig.server_of(context) or ""
     host = urlparse(server).hostname or ""
     if host not in LOOPBACK:
-        raise ClusterRefused(f"refusing kube context {context!r}: it points at {server or 'no server'}, but the "
-                             "curriculum's clusters listen on this machine's loopback address only. Recreate it "
-                             "with `k8slearn cluster up`, or opt in with K8SLEARN_ALLOW_CONTEXT.")
+        raise ClusterRefused(
+            f"refusing kube context {context!r}: it points at {server or 'no server'}, but the "
+            "curriculum's clusters listen on this machine's loopback address only. Recreate it "
+            "with `k8slearn cluster up`, or opt in with K8SLEARN_ALLOW_CONTEXT."
+        )
     if context == LOCAL_CONTEXT:
         from k8slearn.cluster import local
 
         state = local.load_state()
         if not state or state["api"] != server:
-            raise ClusterRefused(f"refusing kube context {context!r}: it points at {server}, which is not the local "
-                                 "control plane this machine runs (run `k8slearn cluster up --runtime local`)")
+            raise ClusterRefused(
+                f"refusing kube context {context!r}: it points at {server}, which is not the local "
+                "control plane this machine runs (run `k8slearn cluster up --runtime local`)"
+            )
     return context
 
 
 def guard_namespace(namespace: str) -> str:
     if not namespace.startswith(NAMESPACE_PREFIX):
-        raise ClusterRefused(f"namespace {namespace!r}: the curriculum writes only to namespaces named {NAMESPACE_PREFIX}*")
+        raise ClusterRefused(
+            f"namespace {namespace!r}: the curriculum writes only to namespaces named {NAMESPACE_PREFIX}*"
+        )
     return namespace
 
 
@@ -87,8 +94,10 @@ def api_client(context: str):
 
     context = guard_context(context)
     if context not in contexts():
-        raise ClusterUnreachable(f"kube context {context!r} is not in your kubeconfig ({kubeconfig.target()}); "
-                                 "start a cluster with `k8slearn cluster up`, or use mode='replay'")
+        raise ClusterUnreachable(
+            f"kube context {context!r} is not in your kubeconfig ({kubeconfig.target()}); "
+            "start a cluster with `k8slearn cluster up`, or use mode='replay'"
+        )
     return config.new_client_from_config(config_file=str(kubeconfig.target()), context=context)
 
 
@@ -116,7 +125,7 @@ def answers(timeout: float = 2.0) -> tuple[str | None, str]:
 class Runtime:
     """A live cluster as the Lab sees it."""
 
-    name: str        # "local", "kind" or "other"
+    name: str  # "local", "kind" or "other"
     context: str
 
     def api_client(self):
@@ -131,8 +140,10 @@ class Runtime:
             from k8slearn.cluster import kind
 
             return kind.etcd_client()
-        raise K8sLearnError(f"live mode reads etcd only on the curriculum's own clusters; context {self.context!r} "
-                            "gives no etcd access (use `k8slearn cluster up --runtime local`)")
+        raise K8sLearnError(
+            f"live mode reads etcd only on the curriculum's own clusters; context {self.context!r} "
+            "gives no etcd access (use `k8slearn cluster up --runtime local`)"
+        )
 
     def apiserver_flags(self, api) -> list[str]:
         if self.name == "local":
@@ -170,7 +181,9 @@ def runtime() -> Runtime:
     """The runtime live mode uses now, or ClusterUnreachable saying how to start one."""
     ctx, why = answers()
     if ctx is None:
-        raise ClusterUnreachable(f"live mode needs one of the curriculum's clusters: {why}. Start the local control "
-                                 "plane with `k8slearn cluster up --runtime local` (needs Go, or binaries), or the Kind "
-                                 "cluster with `k8slearn cluster up --runtime kind` (needs Docker), or use mode='replay'.")
+        raise ClusterUnreachable(
+            f"live mode needs one of the curriculum's clusters: {why}. Start the local control "
+            "plane with `k8slearn cluster up --runtime local` (needs Go, or binaries), or the Kind "
+            "cluster with `k8slearn cluster up --runtime kind` (needs Docker), or use mode='replay'."
+        )
     return Runtime(CURRICULUM.get(ctx, "other") if ctx != opted_in() else "other", ctx)

@@ -31,14 +31,14 @@ from pathlib import Path
 
 import yaml
 
-from k8slearn.errors import K8sLearnError
 from k8slearn.cluster import addons, binaries, kubeconfig, pki
+from k8slearn.errors import K8sLearnError
 
 CONTEXT = "k8slearn-local"
 NODE = "k8slearn-worker"
 KWOK_ANNOTATION = "kwok.x-k8s.io/node"
-SERVICE_CIDR = "10.96.0.0/16"   # kind's default service subnet
-POD_CIDR = "10.244.0.0/16"      # kind's default pod subnet (kubeadm then sets allocate-node-cidrs)
+SERVICE_CIDR = "10.96.0.0/16"  # kind's default service subnet
+POD_CIDR = "10.244.0.0/16"  # kind's default pod subnet (kubeadm then sets allocate-node-cidrs)
 JSON_MEDIA = "application/json"
 PROTOBUF_MEDIA = "application/vnd.kubernetes.protobuf"
 # The address the apiserver publishes as the `kubernetes` Service's endpoint. It may not be
@@ -59,8 +59,8 @@ class Options:
     """What the curriculum may change about the control plane (the rest follows kubeadm)."""
 
     storage_media_type: str = PROTOBUF_MEDIA
-    encryption_config: str | None = None       # path of an EncryptionConfiguration file
-    feature_gates: str = ""                     # e.g. "WatchList=false"
+    encryption_config: str | None = None  # path of an EncryptionConfiguration file
+    feature_gates: str = ""  # e.g. "WatchList=false"
     extra_apiserver_flags: list[str] = field(default_factory=list)
 
 
@@ -86,18 +86,26 @@ def _free_port() -> int:
 
 # ------------------------------------------------------------------ the command lines
 
+
 def etcd_args(d: Path, ports: dict) -> list[str]:
     pk = d / "pki" / "etcd"
     client, peer = f"https://127.0.0.1:{ports['etcd']}", f"https://127.0.0.1:{ports['etcd-peer']}"
     return [
-        f"--name={CONTEXT}", f"--data-dir={d / 'etcd'}",
-        f"--listen-client-urls={client}", f"--advertise-client-urls={client}",
-        f"--listen-peer-urls={peer}", f"--initial-advertise-peer-urls={peer}",
+        f"--name={CONTEXT}",
+        f"--data-dir={d / 'etcd'}",
+        f"--listen-client-urls={client}",
+        f"--advertise-client-urls={client}",
+        f"--listen-peer-urls={peer}",
+        f"--initial-advertise-peer-urls={peer}",
         f"--initial-cluster={CONTEXT}={peer}",
-        f"--cert-file={pk / 'server.crt'}", f"--key-file={pk / 'server.key'}",
-        f"--trusted-ca-file={pk / 'ca.crt'}", "--client-cert-auth=true",
-        f"--peer-cert-file={pk / 'peer.crt'}", f"--peer-key-file={pk / 'peer.key'}",
-        f"--peer-trusted-ca-file={pk / 'ca.crt'}", "--peer-client-cert-auth=true",
+        f"--cert-file={pk / 'server.crt'}",
+        f"--key-file={pk / 'server.key'}",
+        f"--trusted-ca-file={pk / 'ca.crt'}",
+        "--client-cert-auth=true",
+        f"--peer-cert-file={pk / 'peer.crt'}",
+        f"--peer-key-file={pk / 'peer.key'}",
+        f"--peer-trusted-ca-file={pk / 'ca.crt'}",
+        "--peer-client-cert-auth=true",
         "--snapshot-count=10000",
         f"--listen-metrics-urls=http://127.0.0.1:{ports['etcd-metrics']}",
         "--feature-gates=InitialCorruptCheck=true",
@@ -150,31 +158,55 @@ def apiserver_args(d: Path, ports: dict, opts: Options) -> list[str]:
 def controller_manager_args(d: Path, ports: dict) -> list[str]:
     pk, conf = d / "pki", d / "controller-manager.conf"
     return [
-        "--allocate-node-cidrs=true", f"--cluster-cidr={POD_CIDR}", f"--service-cluster-ip-range={SERVICE_CIDR}",
-        f"--authentication-kubeconfig={conf}", f"--authorization-kubeconfig={conf}", f"--kubeconfig={conf}",
-        "--bind-address=127.0.0.1", f"--secure-port={ports['kube-controller-manager']}",
-        f"--client-ca-file={pk / 'ca.crt'}", f"--requestheader-client-ca-file={pk / 'front-proxy-ca.crt'}",
-        f"--root-ca-file={pk / 'ca.crt'}", f"--service-account-private-key-file={pk / 'sa.key'}",
-        f"--cluster-signing-cert-file={pk / 'ca.crt'}", f"--cluster-signing-key-file={pk / 'ca.key'}",
-        "--controllers=*,bootstrapsigner,tokencleaner", "--leader-elect=true",
-        "--use-service-account-credentials=true", "--cluster-name=k8slearn",
+        "--allocate-node-cidrs=true",
+        f"--cluster-cidr={POD_CIDR}",
+        f"--service-cluster-ip-range={SERVICE_CIDR}",
+        f"--authentication-kubeconfig={conf}",
+        f"--authorization-kubeconfig={conf}",
+        f"--kubeconfig={conf}",
+        "--bind-address=127.0.0.1",
+        f"--secure-port={ports['kube-controller-manager']}",
+        f"--client-ca-file={pk / 'ca.crt'}",
+        f"--requestheader-client-ca-file={pk / 'front-proxy-ca.crt'}",
+        f"--root-ca-file={pk / 'ca.crt'}",
+        f"--service-account-private-key-file={pk / 'sa.key'}",
+        f"--cluster-signing-cert-file={pk / 'ca.crt'}",
+        f"--cluster-signing-key-file={pk / 'ca.key'}",
+        "--controllers=*,bootstrapsigner,tokencleaner",
+        "--leader-elect=true",
+        "--use-service-account-credentials=true",
+        "--cluster-name=k8slearn",
     ]
 
 
 def scheduler_args(d: Path, ports: dict) -> list[str]:
     conf = d / "scheduler.conf"
-    return [f"--authentication-kubeconfig={conf}", f"--authorization-kubeconfig={conf}", f"--kubeconfig={conf}",
-            "--bind-address=127.0.0.1", f"--secure-port={ports['kube-scheduler']}", "--leader-elect=true"]
+    return [
+        f"--authentication-kubeconfig={conf}",
+        f"--authorization-kubeconfig={conf}",
+        f"--kubeconfig={conf}",
+        "--bind-address=127.0.0.1",
+        f"--secure-port={ports['kube-scheduler']}",
+        "--leader-elect=true",
+    ]
 
 
 def kwok_args(d: Path, ports: dict) -> list[str]:
-    return [f"--kubeconfig={d / 'kwok.conf'}", f"--config={d / 'kwok-stages.yaml'}",
-            "--manage-all-nodes=false", f"--manage-nodes-with-annotation-selector={KWOK_ANNOTATION}=fake",
-            "--node-ip=127.0.0.1", f"--node-port={ports['kwok-node']}", "--cidr=10.244.0.0/24",
-            "--node-lease-duration-seconds=40", f"--server-address=127.0.0.1:{ports['kwok']}"]
+    return [
+        f"--kubeconfig={d / 'kwok.conf'}",
+        f"--config={d / 'kwok-stages.yaml'}",
+        "--manage-all-nodes=false",
+        f"--manage-nodes-with-annotation-selector={KWOK_ANNOTATION}=fake",
+        "--node-ip=127.0.0.1",
+        f"--node-port={ports['kwok-node']}",
+        "--cidr=10.244.0.0/24",
+        "--node-lease-duration-seconds=40",
+        f"--server-address=127.0.0.1:{ports['kwok']}",
+    ]
 
 
 # ------------------------------------------------------------------ processes
+
 
 def _alive(pid: int) -> bool:
     try:
@@ -216,8 +248,14 @@ def _log_tail(path: Path, lines: int = 8) -> str:
 def _start(name: str, binary: Path, args: list[str], d: Path) -> int:
     log = d / "logs" / f"{name}.log"
     with open(log, "ab") as f:
-        p = subprocess.Popen([str(binary), *args], stdout=f, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                             start_new_session=True, cwd=d)
+        p = subprocess.Popen(
+            [str(binary), *args],
+            stdout=f,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            cwd=d,
+        )
     return p.pid
 
 
@@ -239,6 +277,7 @@ def _stop_pid(pid: int, timeout: float = 15.0) -> None:
 
 
 # ------------------------------------------------------------------ health
+
 
 def _ssl_context(state: dict, who: str = "admin") -> ssl.SSLContext:
     pk = Path(state["dir"]) / "pki"
@@ -262,9 +301,11 @@ def _wait(what: str, check, state: dict, name: str, timeout: float) -> None:
     while time.monotonic() < deadline:
         pid = state["pids"].get(name)
         if pid and not _alive(pid):
-            raise LocalClusterError(f"{name} exited while starting; the end of its log "
-                                    f"({Path(state['dir']) / 'logs' / (name + '.log')}):\n"
-                                    f"{_log_tail(Path(state['dir']) / 'logs' / (name + '.log'))}")
+            raise LocalClusterError(
+                f"{name} exited while starting; the end of its log "
+                f"({Path(state['dir']) / 'logs' / (name + '.log')}):\n"
+                f"{_log_tail(Path(state['dir']) / 'logs' / (name + '.log'))}"
+            )
         try:
             ok, last = check()
             if ok:
@@ -272,8 +313,9 @@ def _wait(what: str, check, state: dict, name: str, timeout: float) -> None:
         except Exception as e:  # noqa: BLE001 - not ready yet
             last = f"{type(e).__name__}: {e}"
         time.sleep(0.25)
-    raise LocalClusterError(f"{what} was not ready after {timeout:.0f} s ({last}); "
-                            f"see {Path(state['dir']) / 'logs' / (name + '.log')}")
+    raise LocalClusterError(
+        f"{what} was not ready after {timeout:.0f} s ({last}); see {Path(state['dir']) / 'logs' / (name + '.log')}"
+    )
 
 
 def _etcd_ready(state: dict):
@@ -304,6 +346,7 @@ def _default_sa(state: dict):
 
 
 # ------------------------------------------------------------------ state
+
 
 def load_state() -> dict | None:
     try:
@@ -342,6 +385,7 @@ def _cleanup(state: dict | None) -> None:
 
 # ------------------------------------------------------------------ up / down / status
 
+
 def up(options: Options | None = None, log=_say, timeout: float = 120.0) -> dict:
     """Start the local control plane (or keep the running one); return its state."""
     opts = options or Options()
@@ -369,17 +413,41 @@ def up(options: Options | None = None, log=_say, timeout: float = 120.0) -> dict
     t0 = time.monotonic()
     pki.generate(d / "pki")
     shutil.copyfile(binaries.kwok_stages_path(), d / "kwok-stages.yaml")  # the state folder is self-contained
-    ports = {k: _free_port() for k in ("etcd", "etcd-peer", "etcd-metrics", "kube-apiserver",
-                                       "kube-controller-manager", "kube-scheduler", "kwok", "kwok-node")}
+    ports = {
+        k: _free_port()
+        for k in (
+            "etcd",
+            "etcd-peer",
+            "etcd-metrics",
+            "kube-apiserver",
+            "kube-controller-manager",
+            "kube-scheduler",
+            "kwok",
+            "kwok-node",
+        )
+    }
     api = f"https://127.0.0.1:{ports['kube-apiserver']}"
-    for who, conf in (("admin", "admin.conf"), ("controller-manager", "controller-manager.conf"),
-                      ("scheduler", "scheduler.conf"), ("kwok", "kwok.conf")):
-        kubeconfig.write_file(d / conf, CONTEXT, api, d / "pki" / "ca.crt", d / "pki" / f"{who}.crt",
-                              d / "pki" / f"{who}.key")
-    state = {"dir": str(d), "api": api, "context": CONTEXT, "ports": ports, "pids": {}, "options": asdict(opts),
-             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "node": NODE,
-             "binaries": {n: str(p) for n, p in progs.items()},
-             "versions": {n: binaries.version_of(p, n) for n, p in progs.items()}}
+    for who, conf in (
+        ("admin", "admin.conf"),
+        ("controller-manager", "controller-manager.conf"),
+        ("scheduler", "scheduler.conf"),
+        ("kwok", "kwok.conf"),
+    ):
+        kubeconfig.write_file(
+            d / conf, CONTEXT, api, d / "pki" / "ca.crt", d / "pki" / f"{who}.crt", d / "pki" / f"{who}.key"
+        )
+    state = {
+        "dir": str(d),
+        "api": api,
+        "context": CONTEXT,
+        "ports": ports,
+        "pids": {},
+        "options": asdict(opts),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "node": NODE,
+        "binaries": {n: str(p) for n, p in progs.items()},
+        "versions": {n: binaries.version_of(p, n) for n, p in progs.items()},
+    }
     _save(state)
     try:
         log("starting etcd")
@@ -387,13 +455,15 @@ def up(options: Options | None = None, log=_say, timeout: float = 120.0) -> dict
         _save(state)
         _wait("etcd", lambda: _etcd_ready(state), state, "etcd", 30)
         log("starting kube-apiserver")
-        state["pids"]["kube-apiserver"] = _start("kube-apiserver", progs["kube-apiserver"],
-                                                 apiserver_args(d, ports, opts), d)
+        state["pids"]["kube-apiserver"] = _start(
+            "kube-apiserver", progs["kube-apiserver"], apiserver_args(d, ports, opts), d
+        )
         _save(state)
         _wait("kube-apiserver", lambda: _readyz(state), state, "kube-apiserver", timeout)
         log("starting kube-controller-manager, kube-scheduler and kwok")
-        state["pids"]["kube-controller-manager"] = _start("kube-controller-manager", progs["kube-controller-manager"],
-                                                          controller_manager_args(d, ports), d)
+        state["pids"]["kube-controller-manager"] = _start(
+            "kube-controller-manager", progs["kube-controller-manager"], controller_manager_args(d, ports), d
+        )
         state["pids"]["kube-scheduler"] = _start("kube-scheduler", progs["kube-scheduler"], scheduler_args(d, ports), d)
         state["pids"]["kwok"] = _start("kwok", progs["kwok"], kwok_args(d, ports), d)
         _save(state)
@@ -413,13 +483,27 @@ def up(options: Options | None = None, log=_say, timeout: float = 120.0) -> dict
 
 def _create_node(state: dict) -> None:
     """One fake Node for kwok to play the kubelet of (as kwok's documentation registers them)."""
-    node = {"apiVersion": "v1", "kind": "Node",
-            "metadata": {"name": NODE, "annotations": {KWOK_ANNOTATION: "fake", "node.alpha.kubernetes.io/ttl": "0"},
-                         "labels": {"kubernetes.io/hostname": NODE, "kubernetes.io/os": "linux",
-                                    "kubernetes.io/arch": "amd64", "type": "kwok"}},
-            "spec": {}}
-    req = urllib.request.Request(state["api"] + "/api/v1/nodes", data=json.dumps(node).encode(), method="POST",
-                                 headers={"Content-Type": "application/json"})
+    node = {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {
+            "name": NODE,
+            "annotations": {KWOK_ANNOTATION: "fake", "node.alpha.kubernetes.io/ttl": "0"},
+            "labels": {
+                "kubernetes.io/hostname": NODE,
+                "kubernetes.io/os": "linux",
+                "kubernetes.io/arch": "amd64",
+                "type": "kwok",
+            },
+        },
+        "spec": {},
+    }
+    req = urllib.request.Request(
+        state["api"] + "/api/v1/nodes",
+        data=json.dumps(node).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
     try:
         urllib.request.urlopen(req, context=_ssl_context(state), timeout=10).read()
     except urllib.error.HTTPError as e:
@@ -431,8 +515,9 @@ FOLLOWERS = ("kube-controller-manager", "kube-scheduler", "kwok")  # they need t
 
 
 def _args_for(name: str, d: Path, ports: dict) -> list[str]:
-    return {"kube-controller-manager": controller_manager_args, "kube-scheduler": scheduler_args,
-            "kwok": kwok_args}[name](d, ports)
+    return {"kube-controller-manager": controller_manager_args, "kube-scheduler": scheduler_args, "kwok": kwok_args}[
+        name
+    ](d, ports)
 
 
 def _revive(state: dict, log=_say) -> list[str]:
@@ -469,8 +554,9 @@ def restart_apiserver(options: Options, log=_say, timeout: float = 120.0) -> dic
     for name in (*reversed(FOLLOWERS), "kube-apiserver"):
         _stop_pid(state["pids"][name])
     state["options"] = asdict(options)
-    state["pids"]["kube-apiserver"] = _start("kube-apiserver", Path(state["binaries"]["kube-apiserver"]),
-                                             apiserver_args(d, ports, options), d)
+    state["pids"]["kube-apiserver"] = _start(
+        "kube-apiserver", Path(state["binaries"]["kube-apiserver"]), apiserver_args(d, ports, options), d
+    )
     _save(state)
     _wait("kube-apiserver", lambda: _readyz(state), state, "kube-apiserver", timeout)
     for name in FOLLOWERS:
@@ -496,11 +582,13 @@ def flags(state: dict | None = None) -> dict[str, list[str]]:
     """Each program's command line as it was started."""
     state = state or load_state()
     d, ports, opts = Path(state["dir"]), state["ports"], Options(**state["options"])
-    return {"etcd": ["etcd", *etcd_args(d, ports)],
-            "kube-apiserver": ["kube-apiserver", *apiserver_args(d, ports, opts)],
-            "kube-controller-manager": ["kube-controller-manager", *controller_manager_args(d, ports)],
-            "kube-scheduler": ["kube-scheduler", *scheduler_args(d, ports)],
-            "kwok": ["kwok", *kwok_args(d, ports)]}
+    return {
+        "etcd": ["etcd", *etcd_args(d, ports)],
+        "kube-apiserver": ["kube-apiserver", *apiserver_args(d, ports, opts)],
+        "kube-controller-manager": ["kube-controller-manager", *controller_manager_args(d, ports)],
+        "kube-scheduler": ["kube-scheduler", *scheduler_args(d, ports)],
+        "kwok": ["kwok", *kwok_args(d, ports)],
+    }
 
 
 def status() -> dict:
@@ -510,16 +598,34 @@ def status() -> dict:
     if not state:
         return {"running": False, "why": why}
     pk = Path(state["dir"]) / "pki"
-    procs = {n: {"pid": pid, "alive": _alive(pid), "rss_bytes": rss_bytes(pid) if _alive(pid) else None,
-                 "version": state["versions"].get(n), "log": str(Path(state["dir"]) / "logs" / f"{n}.log")}
-             for n, pid in state["pids"].items()}
-    return {"running": ok, "why": why, "context": CONTEXT, "api": state["api"],
-            "etcd": {"endpoint": f"https://127.0.0.1:{state['ports']['etcd']}", "cacert": str(pk / "etcd" / "ca.crt"),
-                     "cert": str(pk / "etcd" / "healthcheck-client.crt"),
-                     "key": str(pk / "etcd" / "healthcheck-client.key")},
-            "kubectl": state["binaries"].get("kubectl"), "etcdctl": str(binaries.require("etcdctl")),
-            "options": state["options"], "processes": procs, "started": state["started"],
-            "up_seconds": state.get("up_seconds")}
+    procs = {
+        n: {
+            "pid": pid,
+            "alive": _alive(pid),
+            "rss_bytes": rss_bytes(pid) if _alive(pid) else None,
+            "version": state["versions"].get(n),
+            "log": str(Path(state["dir"]) / "logs" / f"{n}.log"),
+        }
+        for n, pid in state["pids"].items()
+    }
+    return {
+        "running": ok,
+        "why": why,
+        "context": CONTEXT,
+        "api": state["api"],
+        "etcd": {
+            "endpoint": f"https://127.0.0.1:{state['ports']['etcd']}",
+            "cacert": str(pk / "etcd" / "ca.crt"),
+            "cert": str(pk / "etcd" / "healthcheck-client.crt"),
+            "key": str(pk / "etcd" / "healthcheck-client.key"),
+        },
+        "kubectl": state["binaries"].get("kubectl"),
+        "etcdctl": str(binaries.require("etcdctl")),
+        "options": state["options"],
+        "processes": procs,
+        "started": state["started"],
+        "up_seconds": state.get("up_seconds"),
+    }
 
 
 def etcd_client(state: dict | None = None):
@@ -530,9 +636,14 @@ def etcd_client(state: dict | None = None):
     if not state:
         raise LocalClusterError(healthy(state)[1])
     pk = Path(state["dir"]) / "pki" / "etcd"
-    return pyetcd.client(host="127.0.0.1", port=state["ports"]["etcd"], ca_cert=str(pk / "ca.crt"),
-                         cert_cert=str(pk / "healthcheck-client.crt"), cert_key=str(pk / "healthcheck-client.key"),
-                         timeout=10)
+    return pyetcd.client(
+        host="127.0.0.1",
+        port=state["ports"]["etcd"],
+        ca_cert=str(pk / "ca.crt"),
+        cert_cert=str(pk / "healthcheck-client.crt"),
+        cert_key=str(pk / "healthcheck-client.key"),
+        timeout=10,
+    )
 
 
 def describe_yaml() -> str:

@@ -127,7 +127,7 @@ class LocalEtcd:
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.client_port}"
 
-    def start(self, timeout: float = 20.0) -> "LocalEtcd":
+    def start(self, timeout: float = 20.0) -> LocalEtcd:
         last_error = ""
         for _attempt in range(3):  # a picked port can be taken between pick and bind
             self.client_port, self.peer_port = _free_port(), _free_port()
@@ -135,18 +135,31 @@ class LocalEtcd:
             self._log = open(log_path, "wb")
             cmd = [
                 str(self.binary),
-                "--name", self.name,
-                "--data-dir", str(self.data_dir / "data"),
-                "--listen-client-urls", self.endpoint,
-                "--advertise-client-urls", self.endpoint,
-                "--listen-peer-urls", f"http://127.0.0.1:{self.peer_port}",
-                "--initial-advertise-peer-urls", f"http://127.0.0.1:{self.peer_port}",
-                "--initial-cluster", f"{self.name}=http://127.0.0.1:{self.peer_port}",
-                "--log-level", "error",
+                "--name",
+                self.name,
+                "--data-dir",
+                str(self.data_dir / "data"),
+                "--listen-client-urls",
+                self.endpoint,
+                "--advertise-client-urls",
+                self.endpoint,
+                "--listen-peer-urls",
+                f"http://127.0.0.1:{self.peer_port}",
+                "--initial-advertise-peer-urls",
+                f"http://127.0.0.1:{self.peer_port}",
+                "--initial-cluster",
+                f"{self.name}=http://127.0.0.1:{self.peer_port}",
+                "--log-level",
+                "error",
             ]
-            self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, start_new_session=True,
-                                         preexec_fn=_die_with_parent)
+            self.proc = subprocess.Popen(
+                cmd,
+                stdout=self._log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
+            )
             if self._wait_ready(timeout):
                 atexit.register(self.stop)
                 return self

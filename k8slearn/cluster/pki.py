@@ -25,8 +25,15 @@ SERVER, CLIENT = ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUT
 
 # The apiserver's serving names: loopback plus the in-cluster names and the first Service IP
 # of kind's service subnet 10.96.0.0/16 (kubeadm's apiserver certificate has the same list).
-APISERVER_NAMES = ["localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc",
-                   "kubernetes.default.svc.cluster.local", "127.0.0.1", "10.96.0.1"]
+APISERVER_NAMES = [
+    "localhost",
+    "kubernetes",
+    "kubernetes.default",
+    "kubernetes.default.svc",
+    "kubernetes.default.svc.cluster.local",
+    "127.0.0.1",
+    "10.96.0.1",
+]
 
 
 @dataclass(frozen=True)
@@ -48,13 +55,15 @@ def _write(path: Path, data: bytes) -> Path:
 
 
 def _key_pem(key) -> bytes:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 def _name(cn: str, orgs: tuple[str, ...] = ()) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, o) for o in orgs]
-                     + [x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+    return x509.Name(
+        [x509.NameAttribute(NameOID.ORGANIZATION_NAME, o) for o in orgs] + [x509.NameAttribute(NameOID.COMMON_NAME, cn)]
+    )
 
 
 def _sans(names) -> x509.SubjectAlternativeName:
@@ -68,43 +77,82 @@ def _sans(names) -> x509.SubjectAlternativeName:
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5)
+    return dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
 
 
 def make_ca(folder: Path, stem: str, cn: str) -> Pair:
     key = _key()
-    cert = (x509.CertificateBuilder().subject_name(_name(cn)).issuer_name(_name(cn))
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(_now()).not_valid_after(_now() + dt.timedelta(days=10 * VALID_DAYS))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=True,
-                                         data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                                         crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-            .sign(key, hashes.SHA256()))
-    return Pair(_write(folder / f"{stem}.crt", cert.public_bytes(serialization.Encoding.PEM)),
-                _write(folder / f"{stem}.key", _key_pem(key)))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name(cn))
+        .issuer_name(_name(cn))
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(_now())
+        .not_valid_after(_now() + dt.timedelta(days=10 * VALID_DAYS))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=True,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    return Pair(
+        _write(folder / f"{stem}.crt", cert.public_bytes(serialization.Encoding.PEM)),
+        _write(folder / f"{stem}.key", _key_pem(key)),
+    )
 
 
-def make_cert(ca: Pair, folder: Path, stem: str, cn: str, *, orgs: tuple[str, ...] = (),
-              usages=(CLIENT,), names=()) -> Pair:
+def make_cert(
+    ca: Pair, folder: Path, stem: str, cn: str, *, orgs: tuple[str, ...] = (), usages=(CLIENT,), names=()
+) -> Pair:
     ca_cert = x509.load_pem_x509_certificate(ca.cert.read_bytes())
     ca_key = serialization.load_pem_private_key(ca.key.read_bytes(), password=None)
     key = _key()
-    b = (x509.CertificateBuilder().subject_name(_name(cn, orgs)).issuer_name(ca_cert.subject)
-         .public_key(key.public_key()).serial_number(x509.random_serial_number())
-         .not_valid_before(_now()).not_valid_after(_now() + dt.timedelta(days=VALID_DAYS))
-         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-         .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=True,
-                                      data_encipherment=False, key_agreement=False, key_cert_sign=False,
-                                      crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
-         .add_extension(x509.ExtendedKeyUsage(list(usages)), critical=False)
-         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False))
+    b = (
+        x509.CertificateBuilder()
+        .subject_name(_name(cn, orgs))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(_now())
+        .not_valid_after(_now() + dt.timedelta(days=VALID_DAYS))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=True,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.ExtendedKeyUsage(list(usages)), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+    )
     if names:
         b = b.add_extension(_sans(names), critical=False)
     cert = b.sign(ca_key, hashes.SHA256())
-    return Pair(_write(folder / f"{stem}.crt", cert.public_bytes(serialization.Encoding.PEM)),
-                _write(folder / f"{stem}.key", _key_pem(key)))
+    return Pair(
+        _write(folder / f"{stem}.crt", cert.public_bytes(serialization.Encoding.PEM)),
+        _write(folder / f"{stem}.key", _key_pem(key)),
+    )
 
 
 def make_service_account_keys(folder: Path) -> Pair:
@@ -123,14 +171,21 @@ def generate(folder: Path) -> dict[str, Pair]:
     fp_ca = make_ca(folder, "front-proxy-ca", "front-proxy-ca")
     loop = ("localhost", "127.0.0.1")
     out = {
-        "ca": ca, "etcd-ca": etcd_ca, "front-proxy-ca": fp_ca,
-        "etcd-server": make_cert(etcd_ca, folder / "etcd", "server", "k8slearn-local", usages=(SERVER, CLIENT), names=loop),
+        "ca": ca,
+        "etcd-ca": etcd_ca,
+        "front-proxy-ca": fp_ca,
+        "etcd-server": make_cert(
+            etcd_ca, folder / "etcd", "server", "k8slearn-local", usages=(SERVER, CLIENT), names=loop
+        ),
         "etcd-peer": make_cert(etcd_ca, folder / "etcd", "peer", "k8slearn-local", usages=(SERVER, CLIENT), names=loop),
-        "etcd-healthcheck-client": make_cert(etcd_ca, folder / "etcd", "healthcheck-client", "kube-etcd-healthcheck-client"),
+        "etcd-healthcheck-client": make_cert(
+            etcd_ca, folder / "etcd", "healthcheck-client", "kube-etcd-healthcheck-client"
+        ),
         "apiserver-etcd-client": make_cert(etcd_ca, folder, "apiserver-etcd-client", "kube-apiserver-etcd-client"),
         "apiserver": make_cert(ca, folder, "apiserver", "kube-apiserver", usages=(SERVER,), names=APISERVER_NAMES),
-        "apiserver-kubelet-client": make_cert(ca, folder, "apiserver-kubelet-client", "kube-apiserver-kubelet-client",
-                                              orgs=("kubeadm:cluster-admins",)),
+        "apiserver-kubelet-client": make_cert(
+            ca, folder, "apiserver-kubelet-client", "kube-apiserver-kubelet-client", orgs=("kubeadm:cluster-admins",)
+        ),
         "front-proxy-client": make_cert(fp_ca, folder, "front-proxy-client", "front-proxy-client"),
         # Logins, one per kubeconfig as kubeadm writes them. The learner's admin login is in
         # system:masters (kubeadm's super-admin.conf): no kubeadm runs here to create the

@@ -55,6 +55,7 @@ def resolve_mode(mode: str) -> tuple[str, str]:
 
 # ------------------------------------------------------------------ helpers shown in notebooks
 
+
 class ExpectedError:
     """Context manager: the block must raise one of `types`; the error is shown, not raised."""
 
@@ -122,8 +123,11 @@ class Lab:
         from IPython.display import display
 
         src = self.source
-        runtimes = {"local": "the local control plane (real kube-apiserver, etcd, controller-manager, scheduler; kwok)",
-                    "kind": "a Kind cluster", "other": "a cluster you opted into"}
+        runtimes = {
+            "local": "the local control plane (real kube-apiserver, etcd, controller-manager, scheduler; kwok)",
+            "kind": "a Kind cluster",
+            "other": "a cluster you opted into",
+        }
         rows = [
             ("Mode", f"<b>{self.mode}</b> — {html.escape(self.reason)}"),
             ("Data", html.escape(src.get("summary", ""))),
@@ -132,10 +136,18 @@ class Lab:
             ("etcd", html.escape(src.get("etcd", ""))),
             ("k8slearn", __version__),
         ]
-        table = "".join(f"<tr><th style='text-align:left;padding-right:1em'>{k}</th><td style='text-align:left'>{v}</td></tr>" for k, v in rows)
+        table = "".join(
+            f"<tr><th style='text-align:left;padding-right:1em'>{k}</th><td style='text-align:left'>{v}</td></tr>"
+            for k, v in rows
+        )
         text = "\n".join(f"{k:<11} {html.unescape(v).replace('<b>', '').replace('</b>', '')}" for k, v in rows)
-        display({"text/html": f"<div style='border:1px solid #888;padding:6px'><table>{table}</table></div>",
-                 "text/plain": text}, raw=True)
+        display(
+            {
+                "text/html": f"<div style='border:1px solid #888;padding:6px'><table>{table}</table></div>",
+                "text/plain": text,
+            },
+            raw=True,
+        )
 
     def record(self, name: str, value) -> None:
         """Keep a key result so that tests can read it back from the executed notebook."""
@@ -206,19 +218,21 @@ class Lab:
 
 # ------------------------------------------------------------------ the three ways to build a Lab
 
+
 def _replay(lab: Lab):
     from k8slearn.cluster import etcd as etcdmod
-    from k8slearn.recording import etcdlog
-    from k8slearn.recording import transcript
     from k8slearn.cluster.localetcd import LocalEtcd, etcd_version
+    from k8slearn.recording import etcdlog, transcript
 
     rec = choose_recording()
     prov = yaml.safe_load((rec / "provenance.yaml").read_text())
     lab.cluster = yaml.safe_load((rec / "cluster.yaml").read_text()) if (rec / "cluster.yaml").is_file() else {}
     nb = rec / "notebooks" / lab.notebook
     if not nb.is_dir():
-        raise FixtureMissing(f"the recording {rec.name!r} holds nothing for notebook {lab.notebook!r}; "
-                             f"record it with `k8slearn record {lab.notebook}`")
+        raise FixtureMissing(
+            f"the recording {rec.name!r} holds nothing for notebook {lab.notebook!r}; "
+            f"record it with `k8slearn record {lab.notebook}`"
+        )
     server = LocalEtcd(name="replay").start()
     lab._resources.callback(server.stop)
     client = server.client()
@@ -226,15 +240,22 @@ def _replay(lab: Lab):
     mine = etcdlog.read_ops(nb / "etcd.jsonl")
     final = etcdlog.apply_ops(client, base + mine)
     reads = json.loads((nb / "reads.json").read_text()) if (nb / "reads.json").is_file() else []
-    lab.etcd = etcdmod.Etcd(client, prefix=lab.cluster.get("etcd_prefix", "/registry"),
-                            pins=etcdmod.ReadPins("replay", reads), label="replayed")
+    lab.etcd = etcdmod.Etcd(
+        client,
+        prefix=lab.cluster.get("etcd_prefix", "/registry"),
+        pins=etcdmod.ReadPins("replay", reads),
+        label="replayed",
+    )
     cas = transcript.cassette(nb / "api.yaml", record=False)
     lab._resources.enter_context(cas)
     lab.api = transcript.replay_api_client(REPLAY_HOST, lab.notebook)
-    lab.source = dict(prov, recording=rec.name,
-                      summary=f"{prov.get('provenance')} recording {rec.name!r}: {prov.get('summary', '')}",
-                      etcd=f"local etcd {etcd_version(server.binary)} on loopback, loaded with "
-                           f"{len(base) + len(mine)} recorded writes (revision {final})")
+    lab.source = dict(
+        prov,
+        recording=rec.name,
+        summary=f"{prov.get('provenance')} recording {rec.name!r}: {prov.get('summary', '')}",
+        etcd=f"local etcd {etcd_version(server.binary)} on loopback, loaded with "
+        f"{len(base) + len(mine)} recorded writes (revision {final})",
+    )
 
 
 def _live(lab: Lab):
@@ -246,8 +267,12 @@ def _live(lab: Lab):
     lab.api = rt.api_client()
     lab.cluster = live_cluster_facts(lab.api, rt)
     lab.etcd = etcdmod.Etcd(rt.etcd_client(), prefix=lab.cluster.get("etcd_prefix", "/registry"), label=rt.name)
-    lab.source = {"provenance": "live", "runtime": rt.name, "summary": f"live: {rt.describe()}",
-                  "etcd": rt.etcd_description()}
+    lab.source = {
+        "provenance": "live",
+        "runtime": rt.name,
+        "summary": f"live: {rt.describe()}",
+        "etcd": rt.etcd_description(),
+    }
 
 
 def flag_value(flags: list[str], name: str, default: str | None = None) -> str | None:
@@ -275,9 +300,8 @@ def _record(lab: Lab):
     """Record mode (`k8slearn record` only): run live and write what the cluster answered into
     $K8SLEARN_RECORD_DIR, which `record.run_notebook` sets for the notebook's kernel."""
     from k8slearn.cluster import etcd as etcdmod
-    from k8slearn.recording import etcdlog
-    from k8slearn.recording import transcript
     from k8slearn.cluster import live
+    from k8slearn.recording import etcdlog, transcript
 
     folder = Path(os.environ["K8SLEARN_RECORD_DIR"])
     out = folder / "notebooks" / lab.notebook
@@ -303,9 +327,15 @@ def _record(lab: Lab):
 
     lab._resources.callback(finish)
     lab.api = api
-    lab.etcd = etcdmod.Etcd(etcd_client, prefix=lab.cluster.get("etcd_prefix", "/registry"), pins=pins, label="recording")
-    lab.source = {"provenance": "recording", "runtime": rt.name, "summary": f"recording {rt.describe()} into {out}",
-                  "etcd": rt.etcd_description()}
+    lab.etcd = etcdmod.Etcd(
+        etcd_client, prefix=lab.cluster.get("etcd_prefix", "/registry"), pins=pins, label="recording"
+    )
+    lab.source = {
+        "provenance": "recording",
+        "runtime": rt.name,
+        "summary": f"recording {rt.describe()} into {out}",
+        "etcd": rt.etcd_description(),
+    }
 
 
 def connect(mode: str = "auto", notebook: str | None = None) -> Lab:

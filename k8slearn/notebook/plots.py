@@ -20,8 +20,10 @@ class PlotError(K8sLearnError):
 def _need_columns(df, columns):
     missing = [c for c in columns if c not in df.columns]
     if missing:
-        raise PlotError(f"the DataFrame lacks column(s) {', '.join(missing)}; pass the frame "
-                        "`lab.etcd.dataframe()` returns (it has key, resource, namespace, size, ...)")
+        raise PlotError(
+            f"the DataFrame lacks column(s) {', '.join(missing)}; pass the frame "
+            "`lab.etcd.dataframe()` returns (it has key, resource, namespace, size, ...)"
+        )
 
 
 def summarize(df, by: str = "resource", *, missing: str = "(none)"):

@@ -39,8 +39,11 @@ def render(key: str, value: bytes, *, mod_revision: int | None = None, hex_bytes
     if not isinstance(value, (bytes, bytearray)):
         raise WidgetError(f"value of {key} must be bytes, got {type(value).__name__}")
     value = bytes(value)
-    head = [f"key: {key}", f"size: {len(value)} bytes" + (f", mod_revision (= resourceVersion): {mod_revision}"
-                                                         if mod_revision is not None else "")]
+    head = [
+        f"key: {key}",
+        f"size: {len(value)} bytes"
+        + (f", mod_revision (= resourceVersion): {mod_revision}" if mod_revision is not None else ""),
+    ]
     body = ""
     ranges = None
     try:
@@ -49,8 +52,7 @@ def render(key: str, value: bytes, *, mod_revision: int | None = None, hex_bytes
         if d.encoding == "encrypted":
             body = f"encrypted at rest by provider {d.provider!r} (key {d.key_name!r}); not decrypted here\n"
         elif d.raw_tree is not None:
-            body = ("# the built-in schema does not know this type: field numbers and wire types\n"
-                    + _yaml(d.raw_tree))
+            body = "# the built-in schema does not know this type: field numbers and wire types\n" + _yaml(d.raw_tree)
         elif isinstance(d.obj, str):
             body = d.obj + "\n"
         else:
@@ -86,8 +88,9 @@ class KeyBrowser:
         self.hex_bytes = hex_bytes
         self.text = ""
         options = sorted(self._kvs)
-        self.dropdown = w.Dropdown(options=options, value=initial or options[0], description="key",
-                                   layout=w.Layout(width="95%"))
+        self.dropdown = w.Dropdown(
+            options=options, value=initial or options[0], description="key", layout=w.Layout(width="95%")
+        )
         # an HTML widget rather than an Output widget: its text is plain widget state, so it
         # needs no output capture (which can stall a kernel run headless by papermill)
         self.output = w.HTML(layout=w.Layout(max_height="480px", overflow="auto", border="1px solid #ccc"))

@@ -1,1 +1,1 @@
-"""Recordings for replay mode: where they live, the HTTP transcripts, the etcd write log, redaction, and recording itself."""
+"""Recordings for replay mode: where they live, HTTP transcripts, the etcd write log, redaction, recording."""

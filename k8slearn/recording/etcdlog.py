@@ -11,9 +11,9 @@ from __future__ import annotations
 import base64
 import json
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 from k8slearn.cluster.etcd import current_revision, txn
 from k8slearn.errors import FixtureMissing, K8sLearnError
@@ -21,6 +21,7 @@ from k8slearn.errors import FixtureMissing, K8sLearnError
 
 class RecordingIncomplete(K8sLearnError):
     """The recorder's etcd watch did not deliver every write."""
+
 
 FILLER_KEY = b"/k8slearn/replay-filler"
 
@@ -51,7 +52,7 @@ class Op:
         return json.dumps(d, separators=(",", ":"), sort_keys=False)
 
     @classmethod
-    def from_json(cls, line: str) -> "Op":
+    def from_json(cls, line: str) -> Op:
         d = json.loads(line)
         value = d["text"].encode() if "text" in d else base64.b64decode(d.get("b64", ""))
         return cls(int(d["rev"]), d["op"], d["key"], value, d.get("lease_ttl"))
@@ -79,8 +80,10 @@ def apply_ops(client, ops: Iterable[Op]) -> int:
     leases: dict[int, object] = {}
     for op in ops:
         if op.rev <= rev:
-            raise FixtureMissing(f"recorded op at revision {op.rev} ({op.key}) is out of order; "
-                                 "the recording is damaged: re-record it with `k8slearn record`")
+            raise FixtureMissing(
+                f"recorded op at revision {op.rev} ({op.key}) is out of order; "
+                "the recording is damaged: re-record it with `k8slearn record`"
+            )
         while rev + 1 < op.rev:
             rev = client.put(FILLER_KEY, str(rev + 1).encode()).header.revision
         if op.op == "put":
@@ -93,14 +96,18 @@ def apply_ops(client, ops: Iterable[Op]) -> int:
             # A notebook's history may delete a key written outside it (by an earlier notebook,
             # or between two recordings) that this replay never wrote. Deleting an absent key
             # makes no revision in etcd, so the revision is spent on the filler key instead.
-            ok, _r, rev = txn(client, compare=[client.transactions.version(op.key.encode()) > 0],
-                              success=[client.transactions.delete(op.key.encode())],
-                              failure=[client.transactions.put(FILLER_KEY, str(op.rev).encode())])
+            ok, _r, rev = txn(
+                client,
+                compare=[client.transactions.version(op.key.encode()) > 0],
+                success=[client.transactions.delete(op.key.encode())],
+                failure=[client.transactions.put(FILLER_KEY, str(op.rev).encode())],
+            )
         else:
             raise FixtureMissing(f"unknown op {op.op!r} at revision {op.rev} in the recording")
         if rev != op.rev:
-            raise FixtureMissing(f"replaying {op.key} landed at revision {rev}, recorded {op.rev}; "
-                                 "was the local etcd fresh?")
+            raise FixtureMissing(
+                f"replaying {op.key} landed at revision {rev}, recorded {op.rev}; was the local etcd fresh?"
+            )
     return rev
 
 
@@ -161,9 +168,13 @@ class OpsRecorder:
             error = error or e
         got = self.ops[-1].rev if self.ops else self.start_revision - 1
         if error is not None:
-            raise RecordingIncomplete(f"the etcd watch that records writes failed ({type(error).__name__}: {error}); "
-                                      "the recording of this notebook is incomplete: record it again")
+            raise RecordingIncomplete(
+                f"the etcd watch that records writes failed ({type(error).__name__}: {error}); "
+                "the recording of this notebook is incomplete: record it again"
+            )
         if until >= self.start_revision and got < until:
-            raise RecordingIncomplete(f"the etcd watch delivered writes up to revision {got}, not {until}, within "
-                                      f"{timeout:.0f} s; the recording of this notebook is incomplete: record it again")
+            raise RecordingIncomplete(
+                f"the etcd watch delivered writes up to revision {got}, not {until}, within "
+                f"{timeout:.0f} s; the recording of this notebook is incomplete: record it again"
+            )
         return [op for op in self.ops if op.rev <= until]

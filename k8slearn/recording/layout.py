@@ -27,8 +27,10 @@ def data_dir() -> Path:
     for base in [Path.cwd(), *Path.cwd().parents, Path(__file__).resolve().parents[1]]:
         if (base / "data").is_dir() and (base / "notebooks").is_dir():
             return base / "data"
-    raise FixtureMissing("cannot find the project's data/ folder: run the notebook from the "
-                         "project's notebooks/ folder or set K8SLEARN_DATA to the data/ path")
+    raise FixtureMissing(
+        "cannot find the project's data/ folder: run the notebook from the "
+        "project's notebooks/ folder or set K8SLEARN_DATA to the data/ path"
+    )
 
 
 def recordings_dir() -> Path:
@@ -56,5 +58,6 @@ def choose_recording() -> Path:
     real = sorted((p.get("date", ""), n) for n, p in recordings().items() if p.get("provenance") == "recorded")
     if real:
         return root / real[-1][1]
-    raise FixtureMissing(f"no recording in {root}; make one with `make record` (or `k8slearn record` beside a "
-                         "running cluster)")
+    raise FixtureMissing(
+        f"no recording in {root}; make one with `make record` (or `k8slearn record` beside a running cluster)"
+    )

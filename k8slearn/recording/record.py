@@ -23,15 +23,17 @@ import platform
 import shutil
 import sys
 import tempfile
+from datetime import UTC
 from pathlib import Path
 
 import yaml
 
 from k8slearn import __version__
 from k8slearn.cluster import etcd as etcdmod
+from k8slearn.errors import K8sLearnError
 from k8slearn.recording import etcdlog
 from k8slearn.recording.redact import redact_stored_value
-from k8slearn.errors import K8sLearnError
+
 
 def notebooks_dir() -> Path:
     from k8slearn.recording.layout import data_dir
@@ -65,12 +67,20 @@ def run_notebook(name: str, record_dir: Path, log_dir: Path):
     os.environ.update(env)
     executed = log_dir / f"{name}.ipynb"
     try:
-        pm.execute_notebook(str(notebooks_dir() / f"{name}.ipynb"), str(executed),
-                            parameters={"mode": "record"}, cwd=str(notebooks_dir()),
-                            progress_bar=False, kernel_name="python3", execution_timeout=300)
+        pm.execute_notebook(
+            str(notebooks_dir() / f"{name}.ipynb"),
+            str(executed),
+            parameters={"mode": "record"},
+            cwd=str(notebooks_dir()),
+            progress_bar=False,
+            kernel_name="python3",
+            execution_timeout=300,
+        )
     except pm.PapermillExecutionError as e:
-        raise K8sLearnError(f"recording {name} failed in cell {e.exec_count}: {e.ename}: "
-                            f"{e.evalue.strip()[:400]} (the executed notebook is {executed})") from None
+        raise K8sLearnError(
+            f"recording {name} failed in cell {e.exec_count}: {e.ename}: "
+            f"{e.evalue.strip()[:400]} (the executed notebook is {executed})"
+        ) from None
     finally:
         for k, v in old.items():
             if v is None:
@@ -102,11 +112,18 @@ def provenance(rt, facts: dict, started: str, names: list[str]) -> dict:
         "provenance": "recorded",
         "summary": f"recorded from {rt.describe().split(' (')[0]}, Kubernetes {v.git_version}",
         "how": "k8slearn record " + " ".join(names),
-        "command": " ".join(["k8slearn", *sys.argv[1:]]) if sys.argv and "k8slearn" in sys.argv[0] else "k8slearn record",
+        "command": " ".join(["k8slearn", *sys.argv[1:]])
+        if sys.argv and "k8slearn" in sys.argv[0]
+        else "k8slearn record",
         "date": started,
         "runtime": rt.name,
-        "version": {"gitVersion": v.git_version, "gitCommit": v.git_commit, "gitTreeState": v.git_tree_state,
-                    "goVersion": v.go_version, "platform": v.platform},
+        "version": {
+            "gitVersion": v.git_version,
+            "gitCommit": v.git_commit,
+            "gitTreeState": v.git_tree_state,
+            "goVersion": v.go_version,
+            "platform": v.platform,
+        },
         "versions": versions(),
     }
     if rt.name == "local":
@@ -114,24 +131,29 @@ def provenance(rt, facts: dict, started: str, names: list[str]) -> dict:
 
         st = local.load_state()
         built = binaries.build_info()
-        prov["built_from"] = {g: {"module": i["module"], "version": i["version"], "go": i["go"]}
-                              for g, i in built.items()}
+        prov["built_from"] = {
+            g: {"module": i["module"], "version": i["version"], "go": i["go"]} for g, i in built.items()
+        }
         prov["programs"] = st["versions"]
         prov["flags"] = {n: [f for f in args] for n, args in local.flags(st).items()}
         prov["options"] = st["options"]
-        prov["note"] = ("the local control plane: real kube-apiserver, kube-controller-manager, kube-scheduler and "
-                        "etcd built from the modules above, kwok playing the kubelet of one fake Node; kubeadm's "
-                        "CoreDNS add-on objects are created through the API (their Pods run under kwok); no "
-                        "kube-proxy and no CNI, so their objects are absent from the keyspace")
+        prov["note"] = (
+            "the local control plane: real kube-apiserver, kube-controller-manager, kube-scheduler and "
+            "etcd built from the modules above, kwok playing the kubelet of one fake Node; kubeadm's "
+            "CoreDNS add-on objects are created through the API (their Pods run under kwok); no "
+            "kube-proxy and no CNI, so their objects are absent from the keyspace"
+        )
     elif rt.name == "kind":
         from k8slearn.cluster import kind
 
         prov["kind"] = kind.tool_version("kind")
         prov["flags"] = {"kube-apiserver": facts.get("apiserver_flags", [])}
-    prov["limits"] = ["base.jsonl keeps each key's latest value at its mod_revision; create_revision and version "
-                      "of keys written before recording started are not reproduced",
-                      "Secret data outside k8slearn-* namespaces replaced by REDACTED; the curriculum's demo "
-                      "Secrets kept", "machine paths in flags are replaced by <state> and <cache>"]
+    prov["limits"] = [
+        "base.jsonl keeps each key's latest value at its mod_revision; create_revision and version "
+        "of keys written before recording started are not reproduced",
+        "Secret data outside k8slearn-* namespaces replaced by REDACTED; the curriculum's demo Secrets kept",
+        "machine paths in flags are replaced by <state> and <cache>",
+    ]
     assert live.CURRICULUM.get(rt.context) == rt.name or rt.name == "other"
     return prov
 
@@ -155,7 +177,7 @@ def record_live(names: list[str] | None = None, name: str | None = None) -> Path
     The recording is written beside the old one and takes its place only when every notebook
     recorded: a failure leaves the previous recording as it was.
     """
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from tqdm.auto import tqdm
 
@@ -170,11 +192,13 @@ def record_live(names: list[str] | None = None, name: str | None = None) -> Path
     names = names or known
     rt = live.runtime()
     if rt.name == "other":
-        raise K8sLearnError("recordings are made only from the curriculum's own clusters "
-                            "(`k8slearn cluster up --runtime local`); unset K8SLEARN_ALLOW_CONTEXT")
+        raise K8sLearnError(
+            "recordings are made only from the curriculum's own clusters "
+            "(`k8slearn cluster up --runtime local`); unset K8SLEARN_ALLOW_CONTEXT"
+        )
     api = rt.api_client()
     facts = live_cluster_facts(api, rt)
-    started = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     name = name or f"{rt.name}-{facts['kubernetes_version']}"
     final = recordings_dir() / name
     out = recordings_dir() / f".{name}.partial"
@@ -192,15 +216,19 @@ def record_live(names: list[str] | None = None, name: str | None = None) -> Path
         view = etcdmod.Etcd(client, prefix="")
         snapshot = sorted(view.range(""), key=lambda kv: kv.mod_revision)
         ttls = _lease_ttls(client, snapshot)
-        base = [etcdlog.Op(kv.mod_revision, "put", kv.key, redact_stored_value(kv.key, kv.value), ttls.get(kv.lease))
-                for kv in snapshot]
+        base = [
+            etcdlog.Op(kv.mod_revision, "put", kv.key, redact_stored_value(kv.key, kv.value), ttls.get(kv.lease))
+            for kv in snapshot
+        ]
         etcdlog.write_ops(out / "base.jsonl", base)
         (out / "cluster.yaml").write_text(yaml.safe_dump(facts, sort_keys=False))
         for nb in tqdm(names, desc="recording", unit="notebook"):
             run_notebook(nb, out, logs)
             ops_file = out / "notebooks" / nb / "etcd.jsonl"
-            ops = [etcdlog.Op(o.rev, o.op, o.key, redact_stored_value(o.key, o.value), o.lease_ttl)
-                   for o in etcdlog.read_ops(ops_file)]
+            ops = [
+                etcdlog.Op(o.rev, o.op, o.key, redact_stored_value(o.key, o.value), o.lease_ttl)
+                for o in etcdlog.read_ops(ops_file)
+            ]
             etcdlog.write_ops(ops_file, ops)
         prov = provenance(rt, facts, started, names)
         prov = _scrub_paths(prov, state_dir) if state_dir else prov

@@ -72,8 +72,11 @@ def redact_body(body: bytes, *, secret: bool = False) -> bytes:
 def curriculum_secret(key: str) -> bool:
     """A Secret the notebooks made themselves, in a `k8slearn-*` namespace (demo values, kept)."""
     parts = key.split("/")
-    return "secrets" in parts and parts.index("secrets") + 1 < len(parts) and \
-        parts[parts.index("secrets") + 1].startswith(CURRICULUM_NAMESPACE)
+    return (
+        "secrets" in parts
+        and parts.index("secrets") + 1 < len(parts)
+        and parts[parts.index("secrets") + 1].startswith(CURRICULUM_NAMESPACE)
+    )
 
 
 def redact_stored_value(key: str, value: bytes) -> bytes:
@@ -92,8 +95,11 @@ def redact_stored_value(key: str, value: bytes) -> bytes:
         if d.encoding == "encrypted":
             return value
         obj = redact_secret(d.obj)
-        media = {"protobuf": "application/vnd.kubernetes.protobuf", "json": "application/json",
-                 "yaml": "application/yaml"}[d.encoding]
+        media = {
+            "protobuf": "application/vnd.kubernetes.protobuf",
+            "json": "application/json",
+            "yaml": "application/yaml",
+        }[d.encoding]
         return codec.encode(obj, media)
     except Exception:
         return b"k8slearn: Secret value not recorded (could not be redacted)"

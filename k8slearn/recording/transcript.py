@@ -20,6 +20,7 @@ from pathlib import Path
 from k8slearn.errors import FixtureMissing, NotRecorded
 from k8slearn.recording.redact import CURRICULUM_NAMESPACE, redact_body
 
+
 def _request_body(request) -> bytes:
     body = request.body or b""
     body = body if isinstance(body, bytes) else body.encode()

@@ -120,8 +120,7 @@ class Key:
 
 def _normalise_prefix(prefix: str) -> str:
     if not isinstance(prefix, str) or not prefix.strip("/"):
-        raise KeyFormatError(
-            f"prefix {prefix!r} is empty; pass the apiserver's --etcd-prefix, e.g. '/registry'")
+        raise KeyFormatError(f"prefix {prefix!r} is empty; pass the apiserver's --etcd-prefix, e.g. '/registry'")
     return "/" + prefix.strip("/")
 
 
@@ -131,8 +130,8 @@ def _as_text(key: str | bytes) -> str:
             return bytes(key).decode("utf-8")
         except UnicodeDecodeError as exc:
             raise KeyFormatError(
-                f"key bytes are not UTF-8 ({exc.reason} at byte {exc.start}); "
-                "kube-apiserver keys are always UTF-8 text") from None
+                f"key bytes are not UTF-8 ({exc.reason} at byte {exc.start}); kube-apiserver keys are always UTF-8 text"
+            ) from None
     if isinstance(key, str):
         return key
     raise KeyFormatError(f"key must be str or bytes, not {type(key).__name__}")
@@ -168,12 +167,11 @@ def parse(key: str | bytes, prefix: str = DEFAULT_PREFIX) -> Key:
     if text != pfx and not text.startswith(pfx + "/"):
         return Key(text, pfx, "", "", "", None, text, "outside-prefix")
 
-    rest = text[len(pfx) + 1:]
+    rest = text[len(pfx) + 1 :]
     if rest.endswith("/"):  # "<prefix>/configmaps/" names a collection
         rest = rest[:-1]
     if not rest:
-        raise KeyFormatError(
-            f"key {text!r} is only the prefix {pfx!r}; an object key needs a resource segment")
+        raise KeyFormatError(f"key {text!r} is only the prefix {pfx!r}; an object key needs a resource segment")
     parts = rest.split("/")
     if any(p == "" for p in parts):
         raise KeyFormatError(f"key {text!r} has an empty segment ('//'); not an apiserver key")
@@ -182,12 +180,10 @@ def parse(key: str | bytes, prefix: str = DEFAULT_PREFIX) -> Key:
     if parts[0] == "ranges":
         name = "/".join(parts[1:]) or None
         resource = _RANGES.get(parts[1], "rangeallocations") if len(parts) > 1 else ""
-        return Key(text, pfx, resource, "ranges", "", None, name,
-                   "range" if name else "collection")
+        return Key(text, pfx, resource, "ranges", "", None, name, "range" if name else "collection")
     if parts[0] in ("masterleases", "peerserverleases"):  # both hold a v1 Endpoints
         name = "/".join(parts[1:]) or None
-        return Key(text, pfx, "endpoints", parts[0], "", None, name,
-                   parts[0] if name else "collection")
+        return Key(text, pfx, "endpoints", parts[0], "", None, name, parts[0] if name else "collection")
 
     # two-segment key paths first (services/specs, services/endpoints, <group>/<plural>)
     if len(parts) >= 2 and f"{parts[0]}/{parts[1]}" in SPECIAL_KEY_PATHS:
@@ -222,12 +218,10 @@ def parse(key: str | bytes, prefix: str = DEFAULT_PREFIX) -> Key:
 
 
 def _with_special(key: Key, special: str) -> Key:
-    return Key(key.key, key.prefix, key.resource, key.key_resource, key.group,
-               key.namespace, key.name, special)
+    return Key(key.key, key.prefix, key.resource, key.key_resource, key.group, key.namespace, key.name, special)
 
 
-def _finish(text: str, pfx: str, resource: str, kr: str, group: str,
-            tail: list[str], namespaced: bool | None) -> Key:
+def _finish(text: str, pfx: str, resource: str, kr: str, group: str, tail: list[str], namespaced: bool | None) -> Key:
     """Split the segments after the key path into namespace and name."""
     if not tail:
         return Key(text, pfx, resource, kr, group, None, None, "collection")
@@ -236,8 +230,7 @@ def _finish(text: str, pfx: str, resource: str, kr: str, group: str,
             return Key(text, pfx, resource, kr, group, None, tail[0])
         if len(tail) == 2:
             return Key(text, pfx, resource, kr, group, tail[0], tail[1])
-        return Key(text, pfx, resource, kr, group, tail[0], "/".join(tail[1:]),
-                   "unexpected-shape")
+        return Key(text, pfx, resource, kr, group, tail[0], "/".join(tail[1:]), "unexpected-shape")
     if namespaced:
         if len(tail) == 1:  # "<prefix>/configmaps/<ns>" is the namespace's collection
             return Key(text, pfx, resource, kr, group, tail[0], None, "collection")
@@ -251,12 +244,12 @@ def _check_segment(what: str, value: str) -> None:
     if not isinstance(value, str) or not value:
         raise KeyFormatError(f"{what} is empty; give a Kubernetes object {what}")
     if "/" in value or value in (".", ".."):
-        raise KeyFormatError(
-            f"{what} {value!r} cannot be one key segment (no '/', '.' or '..' allowed)")
+        raise KeyFormatError(f"{what} {value!r} cannot be one key segment (no '/', '.' or '..' allowed)")
 
 
-def compose(resource: str, name: str, namespace: str | None = None, group: str = "",
-            prefix: str = DEFAULT_PREFIX) -> str:
+def compose(
+    resource: str, name: str, namespace: str | None = None, group: str = "", prefix: str = DEFAULT_PREFIX
+) -> str:
     """Build the etcd key kube-apiserver uses for one object (inverse of :func:`parse`).
 
     ``compose("services", "kube-dns", "kube-system")`` →
@@ -272,11 +265,9 @@ def compose(resource: str, name: str, namespace: str | None = None, group: str =
     if info is not None and group in ("", info.group):
         group = info.group
         if info.namespaced and namespace is None:
-            raise KeyFormatError(
-                f"{resource} are namespaced: pass namespace=... to compose their key")
+            raise KeyFormatError(f"{resource} are namespaced: pass namespace=... to compose their key")
         if not info.namespaced and namespace is not None:
-            raise KeyFormatError(
-                f"{resource} are cluster-scoped: leave namespace out (got {namespace!r})")
+            raise KeyFormatError(f"{resource} are cluster-scoped: leave namespace out (got {namespace!r})")
     path = key_path(resource, group)
     if namespace is not None:
         _check_segment("namespace", namespace)

@@ -101,24 +101,17 @@ RESOURCES: dict[str, ResourceInfo] = {
     "volumeattributesclasses": _r("storage.k8s.io", False, "volumeattributesclasses"),
     "storageversionmigrations": _r("storagemigration.k8s.io", False, "storageversionmigrations"),
     # admission, certificates, flow control
-    "validatingwebhookconfigurations": _r(
-        "admissionregistration.k8s.io", False, "validatingwebhookconfigurations"),
-    "mutatingwebhookconfigurations": _r(
-        "admissionregistration.k8s.io", False, "mutatingwebhookconfigurations"),
-    "validatingadmissionpolicies": _r(
-        "admissionregistration.k8s.io", False, "validatingadmissionpolicies"),
-    "validatingadmissionpolicybindings": _r(
-        "admissionregistration.k8s.io", False, "validatingadmissionpolicybindings"),
-    "mutatingadmissionpolicies": _r(
-        "admissionregistration.k8s.io", False, "mutatingadmissionpolicies"),
-    "mutatingadmissionpolicybindings": _r(
-        "admissionregistration.k8s.io", False, "mutatingadmissionpolicybindings"),
+    "validatingwebhookconfigurations": _r("admissionregistration.k8s.io", False, "validatingwebhookconfigurations"),
+    "mutatingwebhookconfigurations": _r("admissionregistration.k8s.io", False, "mutatingwebhookconfigurations"),
+    "validatingadmissionpolicies": _r("admissionregistration.k8s.io", False, "validatingadmissionpolicies"),
+    "validatingadmissionpolicybindings": _r("admissionregistration.k8s.io", False, "validatingadmissionpolicybindings"),
+    "mutatingadmissionpolicies": _r("admissionregistration.k8s.io", False, "mutatingadmissionpolicies"),
+    "mutatingadmissionpolicybindings": _r("admissionregistration.k8s.io", False, "mutatingadmissionpolicybindings"),
     "certificatesigningrequests": _r("certificates.k8s.io", False, "certificatesigningrequests"),
     "clustertrustbundles": _r("certificates.k8s.io", False, "clustertrustbundles"),
     "podcertificaterequests": _r("certificates.k8s.io", True, "podcertificaterequests"),
     "flowschemas": _r("flowcontrol.apiserver.k8s.io", False, "flowschemas"),
-    "prioritylevelconfigurations": _r(
-        "flowcontrol.apiserver.k8s.io", False, "prioritylevelconfigurations"),
+    "prioritylevelconfigurations": _r("flowcontrol.apiserver.k8s.io", False, "prioritylevelconfigurations"),
     # dynamic resource allocation (resource.k8s.io)
     "deviceclasses": _r("resource.k8s.io", False, "deviceclasses"),
     "devicetaintrules": _r("resource.k8s.io", False, "devicetaintrules"),
@@ -126,8 +119,7 @@ RESOURCES: dict[str, ResourceInfo] = {
     "resourceclaimtemplates": _r("resource.k8s.io", True, "resourceclaimtemplates"),
     "resourceslices": _r("resource.k8s.io", False, "resourceslices"),
     # served by the apiextensions / aggregator servers: group kept in the key
-    "customresourcedefinitions": _r(
-        "apiextensions.k8s.io", False, "apiextensions.k8s.io/customresourcedefinitions"),
+    "customresourcedefinitions": _r("apiextensions.k8s.io", False, "apiextensions.k8s.io/customresourcedefinitions"),
     "apiservices": _r("apiregistration.k8s.io", False, "apiregistration.k8s.io/apiservices"),
 }
 

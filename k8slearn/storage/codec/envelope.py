@@ -56,7 +56,7 @@ def iter_fields(buf: bytes, start: int = 0, end: int | None = None):
             size = 8 if wire == 1 else 4
             if pos + size > end:
                 raise DecodeError(f"truncated fixed{size * 8} at byte {pos}")
-            yield number, wire, tag_start, pos, pos + size, int.from_bytes(buf[pos:pos + size], "little")
+            yield number, wire, tag_start, pos, pos + size, int.from_bytes(buf[pos : pos + size], "little")
             pos += size
         elif wire == 2:
             length, pos = _varint(buf, pos, end)
@@ -76,7 +76,9 @@ def _unknown_class():
         from k8slearn.storage.codec.schema import builtin
 
         schema = builtin()
-        _UNKNOWN.append(schema.message_class(schema.pool.FindMessageTypeByName("k8s.io.apimachinery.pkg.runtime.Unknown")))
+        _UNKNOWN.append(
+            schema.message_class(schema.pool.FindMessageTypeByName("k8s.io.apimachinery.pkg.runtime.Unknown"))
+        )
     return _UNKNOWN[0]
 
 
@@ -86,7 +88,7 @@ def split_envelope(value: bytes) -> dict[str, Any]:
         raise DecodeError("not a protobuf envelope: the value does not start with k8s\\x00")
     cls = _unknown_class()
     try:
-        msg = cls.FromString(value[len(MAGIC):])
+        msg = cls.FromString(value[len(MAGIC) :])
         env = {
             "apiVersion": msg.typeMeta.apiVersion,
             "kind": msg.typeMeta.kind,
@@ -102,7 +104,9 @@ def split_envelope(value: bytes) -> dict[str, Any]:
     return env
 
 
-def build_envelope(api_version: str, kind: str, raw: bytes, content_type: str = "", content_encoding: str = "") -> bytes:
+def build_envelope(
+    api_version: str, kind: str, raw: bytes, content_type: str = "", content_encoding: str = ""
+) -> bytes:
     """The exact bytes Kubernetes' protobuf serializer writes around ``raw``."""
     msg = _unknown_class()()
     msg.typeMeta.apiVersion = api_version
@@ -152,7 +156,7 @@ def hexdump(value: bytes, ranges=None, width: int = 16) -> str:
     lines = []
     ri = 0
     for off in range(0, max(len(value), 1), width):
-        chunk = value[off:off + width]
+        chunk = value[off : off + width]
         hexpart = " ".join(f"{b:02x}" for b in chunk).ljust(width * 3 - 1)
         text = "".join(chr(b) if 32 <= b < 127 else "." for b in chunk).ljust(width)
         labels = []

@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 _EPOCH = datetime(1970, 1, 1)
@@ -53,8 +53,8 @@ def parse_time(text: str) -> tuple[int, int]:
         offset = (int(m.group(10)) * 60 + int(m.group(11))) * 60
         if m.group(9) == "-":
             offset = -offset
-    dt = datetime(y, mo, d, h, mi, s, tzinfo=timezone.utc)
-    seconds = int((dt - datetime(1970, 1, 1, tzinfo=timezone.utc)).total_seconds()) - offset
+    dt = datetime(y, mo, d, h, mi, s, tzinfo=UTC)
+    seconds = int((dt - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds()) - offset
     return seconds, nanos
 
 

@@ -164,7 +164,9 @@ BUILTIN_FACTS: dict[str, MessageFacts] = {name: parse_compact(spec) for name, sp
 
 _STRUCT_RE = re.compile(r"^type\s+([A-Z]\w*)\s+struct\s*\{\s*$")
 _SLICE_RE = re.compile(r"^type\s+([A-Z]\w*)\s+\[\]\s*([\w.*]+)\s*$")
-_FIELD_RE = re.compile(r"^\s*(?:(?P<name>[A-Z]\w*)\s+)?(?P<type>[\w.*\[\]]+(?:\[[\w.*]+\][\w.*\[\]]+)?)\s*`(?P<tag>[^`]*)`")
+_FIELD_RE = re.compile(
+    r"^\s*(?:(?P<name>[A-Z]\w*)\s+)?(?P<type>[\w.*\[\]]+(?:\[[\w.*]+\][\w.*\[\]]+)?)\s*`(?P<tag>[^`]*)`"
+)
 _TAG_RE = re.compile(r'(\w+):"([^"]*)"')
 
 

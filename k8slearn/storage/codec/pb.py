@@ -25,7 +25,8 @@ import json
 import json.decoder
 import json.scanner
 import keyword
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from google.protobuf.descriptor import FieldDescriptor
 
@@ -64,8 +65,11 @@ def go_json_dumps(value: Any) -> str:
     text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
     if "<" in text or ">" in text or "&" in text or "\u2028" in text or "\u2029" in text:
         text = (
-            text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+            text.replace("<", "\\u003c")
+            .replace(">", "\\u003e")
+            .replace("&", "\\u0026")
+            .replace("\u2028", "\\u2028")
+            .replace("\u2029", "\\u2029")
         )
     return text
 
@@ -326,9 +330,16 @@ class Converters:
         for its zero value. An inline struct's keys are merged where it stands; as in Go's
         encoding/json, a key of the message's own fields wins over an inline one.
         """
-        env: dict[str, Any] = {"_sorted": sorted, "_list": list, "_map": map, "_fmt_time": gotime.format_time,
-                               "_dec_time": _dec_time, "_embedded_json": _embedded_json, "_merge": _merge_inline,
-                               "_own": frozenset(gf.json_name for fd, gf in pairs if not _is_inline(fd, gf))}
+        env: dict[str, Any] = {
+            "_sorted": sorted,
+            "_list": list,
+            "_map": map,
+            "_fmt_time": gotime.format_time,
+            "_dec_time": _dec_time,
+            "_embedded_json": _embedded_json,
+            "_merge": _merge_inline,
+            "_own": frozenset(gf.json_name for fd, gf in pairs if not _is_inline(fd, gf)),
+        }
         lines = ["def decode(m):", "    out = {}"]
         add = lines.append
         for i, (fd, gf) in enumerate(pairs):
@@ -366,12 +377,17 @@ class Converters:
                     add(f"    if {has}:\n        v = {get}\n        out[{key}] = {val}{null_if_absent}")
                 else:
                     mf = self._facts.get(mt.full_name)
-                    if mf is not None and mf.list_wrapper and mt.full_name not in _SPECIAL_ZERO and not (
-                        len(mt.fields) == 1 and mt.fields[0].is_repeated
+                    if (
+                        mf is not None
+                        and mf.list_wrapper
+                        and mt.full_name not in _SPECIAL_ZERO
+                        and not (len(mt.fields) == 1 and mt.fields[0].is_repeated)
                     ):
                         # facts say "slice" but the message is not a wrapper: absent is null
-                        add(f"    if {has}:\n        v = {get}\n        out[{key}] = {val}\n"
-                            f"    else:\n        out[{key}] = None")
+                        add(
+                            f"    if {has}:\n        v = {get}\n        out[{key}] = {val}\n"
+                            f"    else:\n        out[{key}] = None"
+                        )
                     else:
                         # absent non-pointer struct: Go writes its zero value, which is what
                         # converting the (empty) default instance gives
@@ -410,6 +426,7 @@ class Converters:
         t = fd.type
         where = f"{fd.containing_type.full_name}.{fd.name}"
         if t == _BYTES:
+
             def f(v):
                 if not isinstance(v, str):
                     raise EncodeError(f"{where}: bytes must be a base64 string, not {type(v).__name__}")
@@ -417,24 +434,31 @@ class Converters:
                     return base64.b64decode(v, validate=True)
                 except binascii.Error:
                     raise EncodeError(f"{where}: {v[:20]!r} is not valid base64") from None
+
             return f
         if t == _T.TYPE_STRING:
+
             def f(v):
                 if not isinstance(v, str):
                     raise EncodeError(f"{where}: expected a string, got {type(v).__name__}")
                 return v
+
             return f
         if t == _T.TYPE_BOOL:
+
             def f(v):
                 if not isinstance(v, bool):
                     raise EncodeError(f"{where}: expected true/false, got {v!r}")
                 return v
+
             return f
         if t in (_T.TYPE_DOUBLE, _T.TYPE_FLOAT):
+
             def f(v):
                 if isinstance(v, bool) or not isinstance(v, (int, float)):
                     raise EncodeError(f"{where}: expected a number, got {v!r}")
                 return float(v)
+
             return f
 
         def f(v):
@@ -443,6 +467,7 @@ class Converters:
                     return int(v)
                 raise EncodeError(f"{where}: expected an integer, got {v!r}")
             return v
+
         return f
 
     def _build_encoder(self, desc) -> Callable:
@@ -464,6 +489,7 @@ class Converters:
                         sub(x, target.add())
                 else:
                     target.extend(venc(x) for x in v)
+
             return encode_wrapper
 
         steps = []
@@ -488,9 +514,8 @@ class Converters:
                 step(v, m)
             extra = v.keys() - known_f
             if extra:
-                raise EncodeError(
-                    f"{full} has no field {sorted(extra)[0]!r}; remove it or use a schema that knows it"
-                )
+                raise EncodeError(f"{full} has no field {sorted(extra)[0]!r}; remove it or use a schema that knows it")
+
         return encode_message
 
     def _field_encoder(self, fd, gf: GoField) -> Callable:
@@ -523,6 +548,7 @@ class Converters:
                     target = getattr(m, name)
                     for k, x in v.items():
                         target[k] = venc(x)
+
             return step
         if fd.is_repeated:
             if fd.type == _MESSAGE:
@@ -547,12 +573,15 @@ class Converters:
                     if not isinstance(v, list):
                         raise EncodeError(f"{where} must be a list")
                     getattr(m, name).extend([venc(x) for x in v])
+
             return step
         if fd.type == _MESSAGE:
             sub = self.encoder(fd.message_type)
             if gf.inline:
+
                 def step(d, m):
                     sub({k: d[k] for k in self.json_order(fd.message_type) if k in d}, getattr(m, name))
+
                 return step
             pointer = gf.pointer
 
@@ -561,25 +590,31 @@ class Converters:
                 if v is None and pointer:
                     return
                 sub(v, getattr(m, name))
+
             return step
         venc = self._value_encoder(fd)
         if gf.pointer:
+
             def step(d, m):
                 v = d.get(key)
                 if v is not None:
                     setattr(m, name, venc(v))
+
             return step
         if fd.type == _BYTES:
+
             def step(d, m):  # gogo writes a []byte whenever it is non-nil
                 v = d.get(key)
                 if v is not None:
                     setattr(m, name, venc(v))
+
             return step
         zero = _ZERO.get(fd.type, 0)
 
         def step(d, m):
             v = d.get(key)
             setattr(m, name, zero if v is None else venc(v))
+
         return step
 
 

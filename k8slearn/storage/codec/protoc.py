@@ -9,8 +9,8 @@ from __future__ import annotations
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from k8slearn.storage.codec.errors import SchemaError
 
@@ -34,8 +34,16 @@ def descriptor_set(include_dirs: Iterable[Path], files: list[str]) -> bytes:
     well_known = Path(grpc_tools.__file__).parent / "_proto"
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "descriptors.binpb"
-        cmd = [sys.executable, "-m", "grpc_tools.protoc", *(f"-I{d}" for d in include_dirs), f"-I{well_known}",
-               f"--descriptor_set_out={out}", "--include_imports", *files]
+        cmd = [
+            sys.executable,
+            "-m",
+            "grpc_tools.protoc",
+            *(f"-I{d}" for d in include_dirs),
+            f"-I{well_known}",
+            f"--descriptor_set_out={out}",
+            "--include_imports",
+            *files,
+        ]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
             first = (proc.stderr or proc.stdout or "protoc failed").strip().splitlines()[0]

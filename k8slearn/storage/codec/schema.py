@@ -29,7 +29,7 @@ import os
 import re
 import tempfile
 from dataclasses import asdict
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from k8slearn.storage.codec import protoc
@@ -43,14 +43,14 @@ DEFAULT_BASE_URL = "https://raw.githubusercontent.com"
 APIEXTENSIONS_PACKAGE = "k8s.io.apiextensions_apiserver.pkg.apis.apiextensions"
 
 # generated.proto files fetched by default, as (repo, path); their imports are followed.
-DEFAULT_ROOTS = [("api", f"{g.folder}/{g.fetched_version}/generated.proto")
-                 for g in API_GROUPS.values() if g.fetched_version] + [
-    ("apiextensions-apiserver", "pkg/apis/apiextensions/v1/generated.proto")]
+DEFAULT_ROOTS = [
+    ("api", f"{g.folder}/{g.fetched_version}/generated.proto") for g in API_GROUPS.values() if g.fetched_version
+] + [("apiextensions-apiserver", "pkg/apis/apiextensions/v1/generated.proto")]
 
 _VERSION_RE = re.compile(r"^\d+\.\d+\.\d+(?:-(?:alpha|beta|rc)\.\d+)?$")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _decode_message():
     """pb.decode_message, imported on first use (it loads protobuf) and then kept."""
     from k8slearn.storage.codec.pb import decode_message
@@ -222,6 +222,7 @@ def cached_versions() -> list[str]:
 
     def key(v: str):
         return tuple(int(x) if x.isdigit() else 0 for x in re.split(r"[.-]", v))
+
     return sorted(found, key=key)
 
 
@@ -292,8 +293,10 @@ def _check_base_url(base_url: str) -> str:
     except ValueError:
         ok = False
     if not ok:
-        raise SchemaError(f"base URL {base_url!r} is not an http(s) URL; "
-                          f"leave --base-url out to use {DEFAULT_BASE_URL}, or give a mirror like it")
+        raise SchemaError(
+            f"base URL {base_url!r} is not an http(s) URL; "
+            f"leave --base-url out to use {DEFAULT_BASE_URL}, or give a mirror like it"
+        )
     return base_url.rstrip("/")
 
 
@@ -365,8 +368,9 @@ def fetch(kubernetes_version: str, *, base_url: str | None = None, roots=None, t
         target.mkdir(parents=True, exist_ok=True)
         (target / "descriptors.binpb").write_bytes(data)
         (target / "facts.json").write_text(json.dumps(_facts_to_json(facts), indent=0, sort_keys=True))
-        (target / "fetched.json").write_text(json.dumps(
-            {"version": version, "base_url": base, "files": sorted(protos), "skipped": skipped}, indent=1))
+        (target / "fetched.json").write_text(
+            json.dumps({"version": version, "base_url": base, "files": sorted(protos), "skipped": skipped}, indent=1)
+        )
     except OSError as e:
         raise SchemaError(f"cannot write the schema cache {target}: {e}; set K8SLEARN_CACHE") from None
     _load_cached.cache_clear()
