@@ -14,7 +14,7 @@ export GOWORK := off
 export GOFLAGS := -mod=readonly -buildvcs=false
 export CGO_ENABLED := 0
 
-.PHONY: lab test install unit notebooks bench cluster up down record doctor clean
+.PHONY: lab test install unit lint notebooks bench cluster up down record doctor clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "k8slearn needs Python 3.11 or newer; set PYTHON=/path/to/python3.11 (make lab PYTHON=...)")'
@@ -42,13 +42,20 @@ up: cluster
 down: install
 	$(BIN)/k8slearn cluster down --runtime local
 
-## make test: unit tests, every notebook live on the suite's own local control plane (skipped,
-## saying why, when it is not built) and in replay
+## make test: lint, unit tests, every notebook in replay, then (serially) every notebook live on
+## the suite's own local control plane and recorded afresh and replayed (skipped, saying why,
+## when the control plane is not built)
 PYTEST := $(BIN)/python -m pytest -q
-test: install
+test: install lint
 	$(BIN)/python tests/with_control_plane.py sh -c \
 	  '$(PYTEST) -n 2 -m "not live" tests && $(PYTEST) -m live -p no:xdist tests'
 
+
+## make lint: ruff (lint and format) and mypy, configured in pyproject.toml
+lint: install
+	$(BIN)/ruff check k8slearn tests benchmarks
+	$(BIN)/ruff format --check k8slearn tests benchmarks
+	$(BIN)/mypy
 
 unit: install
 	$(BIN)/python -m pytest -q tests --ignore=tests/test_notebooks.py -k "not notebook"

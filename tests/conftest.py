@@ -43,8 +43,16 @@ def notebook_names() -> list[str]:
     return sorted(p.stem for p in NOTEBOOKS.glob("[0-9][0-9]-*.ipynb"))
 
 
+def pytest_configure(config):
+    # one id per test run, so each notebook executes once per run, with or without xdist
+    # (xdist's workers share PYTEST_XDIST_TESTRUNUID; a plain run gets its own id here)
+    import uuid
+
+    os.environ.setdefault("K8SLEARN_TEST_RUN", uuid.uuid4().hex)
+
+
 def _run_id() -> str:
-    return os.environ.get("PYTEST_XDIST_TESTRUNUID") or os.environ.get("K8SLEARN_TEST_RUN", "")
+    return os.environ.get("PYTEST_XDIST_TESTRUNUID") or os.environ["K8SLEARN_TEST_RUN"]
 
 
 def execute_notebook(
@@ -67,7 +75,7 @@ def execute_notebook(
         fcntl.flock(lock, fcntl.LOCK_EX)
         if meta.is_file() and out.is_file():
             info = json.loads(meta.read_text())
-            if info.get("run") == _run_id() and _run_id():
+            if info.get("run") == _run_id():
                 if info.get("error"):
                     raise RuntimeError(f"{name} ({tag or mode}) failed earlier in this run: {info['error']}")
                 return read_records(out), info["seconds"], out

@@ -125,7 +125,7 @@ def test_auto_falls_back_to_replay_when_live_cannot_start(no_cluster, monkeypatc
     monkeypatch.setattr(labmod, "resolve_mode", lambda mode: ("live", "context 'kind-k8slearn' answered"))
     monkeypatch.setattr(livemod, "runtime", lambda: Broken("kind", "kind-k8slearn"))
     monkeypatch.setattr(Broken, "api_client", lambda self: None)
-    monkeypatch.setattr(labmod, "live_cluster_facts", lambda api, rt: {})
+    monkeypatch.setattr(Broken, "facts", lambda self, api: {})
     with pytest.raises(K8sLearnError, match="no Docker engine"):
         labmod.connect("live", notebook="00-preflight")
     lb = labmod.connect("auto", notebook="00-preflight")

@@ -51,6 +51,8 @@ def main(argv: list[str]) -> int:
             link.unlink(missing_ok=True)
             link.symlink_to(binaries.find(name).path)
         os.environ["K8SLEARN_BIN_DIR"] = str(bin_dir)
+        # a control plane left by a killed run would carry its objects into this one: start afresh
+        local.down(log=lambda m: print(f"with_control_plane: {m} (left by an earlier run)", file=sys.stderr))
         try:
             st = local.up(log=lambda m: print(f"with_control_plane: {m}", file=sys.stderr))
         except K8sLearnError as e:

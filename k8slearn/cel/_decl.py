@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from k8slearn.cel._protos import pool_and_classes
 
 PROTOS = ("k8stypes.proto", "nettypes.proto")
 
+# (overload_id, return type, [param types], is_member, impl); the types are cel.Type objects
+Overload = tuple[str, Any, list[Any], bool, Callable[..., Any]]
+# a function name and its overloads, as decl() returns them
+Decl = tuple[str, list[Overload]]
+
 
 @functools.cache
-def cel():
+def cel() -> Any:
+    """The ``cel`` module of cel-expr-python, imported on first use."""
     from cel_expr_python import cel as _cel
 
     return _cel
 
 
-def msg_class(full_name: str):
+def msg_class(full_name: str) -> Any:
+    """The generated message class of ``full_name`` in the CEL libraries' own .proto files."""
     return pool_and_classes(*PROTOS)[1][full_name]
 
 
@@ -50,7 +59,7 @@ class T:
 TYPES = T()
 
 
-def decl(name: str, *overloads):
+def decl(name: str, *overloads: Overload) -> Decl:
     """overloads: (overload_id, return_type, [param types], is_member, impl).
 
     Returns (name, overloads); :func:`build` merges declarations that share a name
@@ -58,7 +67,7 @@ def decl(name: str, *overloads):
     return name, list(overloads)
 
 
-def build(decls):
+def build(decls: Iterable[Decl]) -> list[Any]:
     """Turn (name, overloads) pairs into cel.FunctionDecl objects, merging by name."""
     c = cel()
     merged: dict[str, list] = {}

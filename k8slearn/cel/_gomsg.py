@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import re
 from decimal import Decimal
+from typing import Any
 
 _SIMPLE_ESCAPES = {
     "\a": r"\a",
@@ -66,6 +67,7 @@ def go_float(f: float) -> str:
         return sign + "0"
     t = Decimal(repr(abs(f))).normalize().as_tuple()  # repr: the shortest round-trip digits
     digits = "".join(str(x) for x in t.digits)
+    assert isinstance(t.exponent, int)  # f is finite, so no 'n'/'N'/'F' special exponent
     exp = len(digits) + t.exponent - 1  # decimal exponent of the first digit
     if exp < -4 or exp >= 6:
         m = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
@@ -85,7 +87,7 @@ def _go_json(value) -> str:
     return text
 
 
-def bad_value(value) -> str:
+def bad_value(value: Any) -> str:
     """A field.Error's bad value as ErrorBody prints it (%v for numbers and bools, %q for strings)."""
     if isinstance(value, bool):
         return "true" if value else "false"

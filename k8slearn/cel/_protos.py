@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from k8slearn.cel.errors import CELError
 
@@ -12,7 +13,7 @@ HERE = Path(__file__).parent
 
 
 @functools.cache
-def pool_and_classes(*proto_names: str):
+def pool_and_classes(*proto_names: str) -> tuple[Any, dict[str, Any]]:
     """Return (DescriptorPool, {full message name: class}) for the given .proto files."""
     from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
     from grpc_tools import protoc

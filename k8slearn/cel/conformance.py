@@ -38,6 +38,7 @@ class ConformanceCase:
 
     @property
     def id(self) -> str:
+        """The test id: file/section/name."""
         return f"{self.file}/{self.section}/{self.name}"
 
 
@@ -48,7 +49,7 @@ def _message_classes() -> dict[str, type]:
     return {n: classes[f"k8slearn.celconf.{n}"] for n in ("SimpleTestFile", "Value")}
 
 
-def value_to_python(v) -> Any:
+def value_to_python(v: Any) -> Any:
     """Convert a conformance ``Value`` message to the plain Python value evaluate() returns."""
     kind = v.WhichOneof("kind")
     if kind is None or kind == "null_value":

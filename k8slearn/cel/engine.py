@@ -164,6 +164,7 @@ class Program:
                 raise _error_from(exc, expression, "compile") from None
 
     def evaluate(self, variables: Mapping[str, Any] | None = None) -> Any:
+        """Evaluate with ``variables`` bound (each declared variable needs a value); CELError on failure."""
         data = dict(variables or {})
         missing = [n for n in self.variables if n not in data]
         if missing:

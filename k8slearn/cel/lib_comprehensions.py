@@ -13,7 +13,7 @@ Semantics from cel-spec's extension doc (https://github.com/google/cel-spec, doc
 from __future__ import annotations
 
 from k8slearn.cel._decl import TYPES as T
-from k8slearn.cel._decl import decl
+from k8slearn.cel._decl import Decl, decl
 from k8slearn.cel._rewrite import MAP_INSERT_IMPL
 
 
@@ -34,7 +34,8 @@ def _insert_map(m, entry):
     return out
 
 
-def functions():
+def functions() -> list[Decl]:
+    """The declaration of the map-insert function the two-variable comprehension macros call."""
     M, D = T.MAP, T.DYN
     return [
         decl(

@@ -24,7 +24,7 @@ import re
 from urllib.parse import urlsplit
 
 from k8slearn.cel._decl import TYPES as T
-from k8slearn.cel._decl import cel, decl, msg_class
+from k8slearn.cel._decl import Decl, cel, decl, msg_class
 from k8slearn.cel._rewrite import FORMAT_CONSTANTS, NAMED_IMPL, VALIDATE_IMPL
 
 _DNS1123_LABEL_FMT = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
@@ -66,6 +66,7 @@ _RE = {
 
 
 def max_len_error(n: int) -> str:
+    """validation.go MaxLenError, same wording."""
     return f"must be no more than {n} characters"
 
 
@@ -81,6 +82,7 @@ def _blen(s: str) -> int:
 
 
 def dns1123_label(s: str) -> list[str]:
+    """validation.go IsDNS1123Label: the errors for ``s`` ([] when valid)."""
     errs = []
     if _blen(s) > 63:
         errs.append(max_len_error(63))
@@ -93,6 +95,7 @@ def dns1123_label(s: str) -> list[str]:
 
 
 def dns1123_subdomain(s: str) -> list[str]:
+    """validation.go IsDNS1123Subdomain: the errors for ``s`` ([] when valid)."""
     errs = []
     if _blen(s) > 253:
         errs.append(max_len_error(253))
@@ -102,6 +105,7 @@ def dns1123_subdomain(s: str) -> list[str]:
 
 
 def dns1035_label(s: str) -> list[str]:
+    """validation.go IsDNS1035Label: the errors for ``s`` ([] when valid)."""
     errs = []
     if _blen(s) > 63:
         errs.append(max_len_error(63))
@@ -139,6 +143,7 @@ def qualified_name(s: str) -> list[str]:
 
 
 def label_value(s: str) -> list[str]:
+    """validation.go IsValidLabelValue: the errors for ``s`` ([] when valid)."""
     errs = []
     if _blen(s) > 63:
         errs.append(max_len_error(63))
@@ -185,10 +190,12 @@ _UUID = re.compile(r"^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-
 
 
 def uuid(s: str) -> list[str]:
+    """The errors of the ``uuid`` format for ``s`` ([] when valid)."""
     return [] if _UUID.match(s) else ["does not match the UUID format"]
 
 
 def byte(s: str) -> list[str]:
+    """The errors of the ``byte`` (base64) format for ``s`` ([] when valid)."""
     try:
         base64.b64decode(s, validate=True)
     except (binascii.Error, ValueError):
@@ -197,6 +204,7 @@ def byte(s: str) -> list[str]:
 
 
 def date(s: str) -> list[str]:
+    """The errors of the ``date`` (RFC 3339 full-date) format for ``s`` ([] when valid)."""
     try:
         if not re.match(r"^\d{4}-\d{2}-\d{2}\Z", s):
             raise ValueError(s)
@@ -262,7 +270,8 @@ def _not_rewritten(*_):
     raise ValueError("internal: this call should have been rewritten by k8slearn.cel._rewrite")
 
 
-def functions():
+def functions() -> list[Decl]:
+    """The declarations of Kubernetes' format library functions."""
     c = cel()
     F, S = T.FORMAT, T.STRING
     # "optional_type" is the name cel-cpp gives its optional opaque type

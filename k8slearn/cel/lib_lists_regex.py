@@ -14,7 +14,7 @@ import datetime
 import re
 
 from k8slearn.cel._decl import TYPES as T
-from k8slearn.cel._decl import decl
+from k8slearn.cel._decl import Decl, decl
 
 
 def _is_sorted(lst):
@@ -76,7 +76,8 @@ def _find_all(s, pattern, n=-1):
     return found if n < 0 else found[:n]
 
 
-def functions():
+def functions() -> list[Decl]:
+    """The declarations of Kubernetes' lists and regex library functions."""
     L, D = T.LIST, T.DYN
     return [
         decl("isSorted", ("list_is_sorted", T.BOOL, [L], True, _is_sorted)),

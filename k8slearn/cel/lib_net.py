@@ -13,10 +13,11 @@ from __future__ import annotations
 import ipaddress
 
 from k8slearn.cel._decl import TYPES as T
-from k8slearn.cel._decl import decl, msg_class
+from k8slearn.cel._decl import Decl, decl, msg_class
 
 
-def parse_ip(s: str):
+def parse_ip(s: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """Parse an IP address as Kubernetes' CEL library does: no zone, no IPv4-mapped IPv6."""
     if "%" in s:
         raise ValueError(f"IP address with zone value is not allowed: {s!r}")
     try:
@@ -28,7 +29,8 @@ def parse_ip(s: str):
     return addr
 
 
-def parse_cidr(s: str):
+def parse_cidr(s: str) -> tuple[ipaddress.IPv4Address | ipaddress.IPv6Address, int]:
+    """Parse CIDR notation into (address, prefix length), rejecting what Kubernetes rejects."""
     addr_text, slash, prefix = s.partition("/")
     if not slash or not prefix.isdigit() or (len(prefix) > 1 and prefix[0] == "0"):
         raise ValueError(f"network address parse error: {s!r} is not CIDR notation")
@@ -107,7 +109,8 @@ def _link_local_multicast(m):
     return a in ipaddress.ip_network("ff02::/16")
 
 
-def functions():
+def functions() -> list[Decl]:
+    """The declarations of Kubernetes' IP and CIDR library functions."""
     S, B, I, IP, CIDR = T.STRING, T.BOOL, T.INT, T.IP, T.CIDR
     return [
         decl(

@@ -15,11 +15,12 @@ import decimal
 import math
 import re
 from fractions import Fraction
+from typing import Any
 
 from kubernetes.utils.quantity import parse_quantity as _client_parse_quantity
 
 from k8slearn.cel._decl import TYPES as T
-from k8slearn.cel._decl import decl, msg_class
+from k8slearn.cel._decl import Decl, decl, msg_class
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 NANO = 10**9
@@ -61,11 +62,13 @@ def parse_quantity(s: str) -> Fraction:
     return -value if sign == "-" else value
 
 
-def to_message(value: Fraction):
+def to_message(value: Fraction) -> Any:
+    """A ``kubernetes.Quantity`` message holding ``value`` as an exact fraction."""
     return msg_class("kubernetes.Quantity")(value=f"{value.numerator}/{value.denominator}")
 
 
-def value_of(q) -> Fraction:
+def value_of(q: Any) -> Fraction:
+    """The exact value of a ``kubernetes.Quantity`` message."""
     return Fraction(q.value)
 
 
@@ -109,7 +112,8 @@ def _other(o):
     return Fraction(o) if isinstance(o, int) else value_of(o)
 
 
-def functions():
+def functions() -> list[Decl]:
+    """The declarations of Kubernetes' quantity library functions."""
     Q, I, B = T.QUANTITY, T.INT, T.BOOL
     return [
         decl("quantity", ("string_to_quantity", Q, [T.STRING], False, _quantity)),

@@ -16,7 +16,7 @@ from __future__ import annotations
 import semver
 
 from k8slearn.cel._decl import TYPES as T
-from k8slearn.cel._decl import decl, msg_class
+from k8slearn.cel._decl import Decl, decl, msg_class
 
 _UINT64_MAX = 2**64 - 1  # blang/semver stores major, minor and patch as uint64
 
@@ -73,7 +73,8 @@ def _cmp(a, b):
     return _version(a).compare(_version(b))
 
 
-def functions():
+def functions() -> list[Decl]:
+    """The declarations of Kubernetes' semver library functions."""
     V, S, B, I = T.SEMVER, T.STRING, T.BOOL, T.INT
     return [
         decl(

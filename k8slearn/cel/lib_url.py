@@ -12,7 +12,7 @@ from __future__ import annotations
 from urllib.parse import parse_qs, quote, urlsplit
 
 from k8slearn.cel._decl import TYPES as T
-from k8slearn.cel._decl import decl, msg_class
+from k8slearn.cel._decl import Decl, decl, msg_class
 
 
 def _parse(s: str):
@@ -62,7 +62,8 @@ def _query(u):
     return parse_qs(_parse(u.value).query, keep_blank_values=True)
 
 
-def functions():
+def functions() -> list[Decl]:
+    """The declarations of Kubernetes' URL library functions."""
     U, S = T.URL, T.STRING
     return [
         decl("url", ("string_to_url", U, [S], False, _url)),

@@ -15,6 +15,7 @@ from k8slearn.errors import K8sLearnError
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``k8slearn`` argument parser: one subcommand per verb module."""
     from k8slearn import __version__
     from k8slearn.cli import cluster, decode, doctor, encode, record, schema
 
@@ -29,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the ``k8slearn`` command line; return its exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

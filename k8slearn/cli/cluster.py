@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 
-def register(sub) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``cluster`` verb to the command's subparsers."""
     c = sub.add_parser(
         "cluster",
         help="build, start, stop or show the curriculum's cluster (local control plane or Kind)",

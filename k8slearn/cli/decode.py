@@ -5,11 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
 
 from k8slearn.errors import K8sLearnError
 
+if TYPE_CHECKING:
+    from k8slearn.storage.codec.schema import Schema
 
-def register(sub) -> None:
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``decode`` verb to the command's subparsers."""
     p = sub.add_parser(
         "decode",
         help="decode one value stored in etcd by kube-apiserver",
@@ -45,7 +50,7 @@ def read_input(path: str | None) -> bytes:
         raise K8sLearnError(f"cannot read {path}: {e.strerror}") from None
 
 
-def schema_for(version: str | None):
+def schema_for(version: str | None) -> Schema | None:
     """The fetched schema of ``version``, or None (the built-in one) when no version is given."""
     from k8slearn.storage.codec import schema
 
@@ -53,6 +58,7 @@ def schema_for(version: str | None):
 
 
 def cmd_decode(args: argparse.Namespace) -> int:
+    """``k8slearn decode``: print one stored value decoded."""
     from k8slearn.storage.codec import DecodeError, annotate_envelope, decode, hexdump, to_json
 
     value = read_input(args.file)

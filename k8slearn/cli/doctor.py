@@ -7,7 +7,8 @@ import argparse
 from k8slearn.errors import K8sLearnError
 
 
-def register(sub) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``doctor`` verb to the command's subparsers."""
     d = sub.add_parser(
         "doctor",
         help="what is installed, what is missing and how to get it",

@@ -10,7 +10,8 @@ from k8slearn.cli.decode import read_input, schema_for
 MEDIA_TYPES = ["application/vnd.kubernetes.protobuf", "application/json", "application/yaml"]
 
 
-def register(sub) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``encode`` verb to the command's subparsers."""
     p = sub.add_parser(
         "encode",
         help="encode a JSON/YAML object the way kube-apiserver stores it",
@@ -33,6 +34,7 @@ def register(sub) -> None:
 
 
 def cmd_encode(args: argparse.Namespace) -> int:
+    """``k8slearn encode``: write the bytes kube-apiserver would store for an object."""
     from k8slearn.storage.codec import EncodeError, decode, encode
 
     d = decode(read_input(args.file))

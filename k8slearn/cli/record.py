@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 
-def register(sub) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``record`` verb to the command's subparsers."""
     r = sub.add_parser(
         "record",
         help="run the notebooks live and record what the cluster answered, for replay mode",
@@ -18,6 +19,7 @@ def register(sub) -> None:
 
 
 def cmd_record(args: argparse.Namespace) -> int:
+    """``k8slearn record``: record the notebooks against the cluster that answers."""
     from k8slearn.recording import record
 
     out = record.record_live(args.notebooks or None, args.name)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 
-def register(sub) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``schema`` verb to the command's subparsers."""
     p = sub.add_parser(
         "schema",
         help="protobuf schemas of Kubernetes releases",
@@ -38,6 +39,7 @@ def register(sub) -> None:
 
 
 def cmd_schema_fetch(args: argparse.Namespace) -> int:
+    """``k8slearn schema fetch``: download and compile a release's protobuf schema."""
     from k8slearn.storage.codec import schema
 
     path = schema.fetch(args.kubernetes_version, base_url=args.base_url)
@@ -47,6 +49,7 @@ def cmd_schema_fetch(args: argparse.Namespace) -> int:
 
 
 def cmd_schema_list(args: argparse.Namespace) -> int:
+    """``k8slearn schema list``: the fetched schemas in the cache."""
     from k8slearn.storage.codec import schema
 
     versions = schema.cached_versions()

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import ipaddress
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from k8slearn.errors import K8sLearnError
@@ -227,9 +228,9 @@ def _settled(api) -> tuple[bool, str]:
 
     core, apps = client.CoreV1Api(api), client.AppsV1Api(api)
     pods = core.list_namespaced_pod(NAMESPACE, label_selector="k8s-app=kube-dns").items
-    running = [p for p in pods if p.status.phase == "Running"]
+    running = [p for p in pods if p.status is not None and p.status.phase == "Running"]
     dep = apps.read_namespaced_deployment(NAME, NAMESPACE)
-    ready = dep.status.ready_replicas or 0
+    ready = (dep.status.ready_replicas if dep.status else None) or 0
     try:
         ep = core.read_namespaced_endpoints(SERVICE, NAMESPACE)
         addresses = sum(len(s.addresses or []) for s in ep.subsets or [])
@@ -245,6 +246,8 @@ def _settled(api) -> tuple[bool, str]:
     slice_eps = sum(len(s.endpoints or []) for s in slices)
     ok = (
         len(pods) == len(running) == ready == addresses == slice_eps == REPLICAS
+        and dep.status is not None
+        and dep.metadata is not None
         and dep.status.observed_generation == dep.metadata.generation
     )
     return ok, (
@@ -253,7 +256,7 @@ def _settled(api) -> tuple[bool, str]:
     )
 
 
-def install(admin_conf: Path, service_cidr: str, log=print, timeout: float = 90.0) -> None:
+def install(admin_conf: Path, service_cidr: str, log: Callable[[str], None] = print, timeout: float = 90.0) -> None:
     """Create the CoreDNS add-on's objects and wait (at most `timeout` s) until its Pods run."""
     from kubernetes import config
 

@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -124,6 +125,7 @@ def cache_dir() -> Path:
 
 
 def group_dir(group: Group) -> Path:
+    """The cache folder of ``group``'s programs at its pinned version."""
     return cache_dir() / "bin" / f"{group.module_dir}-{pinned(group)}"
 
 
@@ -179,10 +181,12 @@ def find(program: str) -> Program | None:
 
 
 def find_all() -> dict[str, Program | None]:
+    """Every program's copy at the pinned version (None where there is none)."""
     return {name: find(name) for name in PROGRAMS}
 
 
 def require(program: str) -> Path:
+    """The path of ``program`` at its pinned version; ToolchainMissing when it is not built."""
     p = find(program)
     if p is None:
         raise ToolchainMissing(
@@ -194,6 +198,7 @@ def require(program: str) -> Path:
 
 
 def go_binary() -> str:
+    """The path of the ``go`` command; ToolchainMissing when Go is not installed."""
     go = shutil.which("go")
     if not go:
         raise ToolchainMissing(
@@ -203,13 +208,15 @@ def go_binary() -> str:
     return go
 
 
-def go_env() -> dict:
+def go_env() -> dict[str, str]:
+    """The environment Go builds run in: this process's, plus GO_ENV."""
     env = dict(os.environ)
     env.update(GO_ENV)
     return env
 
 
 def go_version() -> str:
+    """The Go toolchain's version (``go env GOVERSION``)."""
     out = subprocess.run([go_binary(), "env", "GOVERSION"], capture_output=True, text=True, env=go_env())
     return out.stdout.strip()
 
@@ -247,6 +254,7 @@ KWOK_STAGES = (
 
 
 def kwok_stages_path() -> Path:
+    """Where the kwok build leaves its stage configuration (kwok-stages.yaml)."""
     return group_dir(PROGRAMS["kwok"]) / "kwok-stages.yaml"
 
 
@@ -262,7 +270,7 @@ def _say(message: str) -> None:
     print(message, flush=True)
 
 
-def build_group(group: Group, log=_say, progress_every: float = 60.0) -> dict:
+def build_group(group: Group, log: Callable[[str], None] = _say, progress_every: float = 60.0) -> dict:
     """Build one group's programs into the cache; return what was built, with time and sizes."""
     out = group_dir(group)
     tmp = out.with_name(out.name + ".partial")
@@ -334,17 +342,19 @@ def build_group(group: Group, log=_say, progress_every: float = 60.0) -> dict:
     return info
 
 
-def build(force: bool = False, log=_say) -> list[dict]:
+def build(force: bool = False, log: Callable[[str], None] = _say) -> list[dict]:
     """Build every group that has a program missing at the pinned version (all with `force`)."""
     go_binary()
     done = []
     for group in GROUPS:
         missing = [p for p in group.programs if find(p) is None]
         built = build_info().get(group.module_dir)
+        first = find(next(iter(group.programs)))
         if (
             built
             and built.get("recipe") != list(group.version_x)
-            and find(next(iter(group.programs))).source == "build cache"
+            and first is not None
+            and first.source == "build cache"
         ):
             missing = missing or ["(built with other version stamps)"]
         if group.module_dir == "kwok" and not kwok_stages_path().is_file():

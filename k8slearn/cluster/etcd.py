@@ -12,10 +12,17 @@ n-th read a notebook makes is served at the revision the n-th read saw when reco
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from k8slearn.errors import NotRecorded
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from k8slearn.storage.codec import Decoded
 
 
 def prefix_end(prefix: bytes) -> bytes:
@@ -46,14 +53,15 @@ class KeyValue:
     lease: int = 0
 
     @cached_property
-    def decoded(self):
+    def decoded(self) -> Decoded:
         """The value decoded by k8slearn's codec (`codec.Decoded`)."""
         from k8slearn.storage import codec
 
         return codec.decode(self.value)
 
     @property
-    def obj(self):
+    def obj(self) -> Any:
+        """The decoded object (``decoded.obj``)."""
         return self.decoded.obj
 
 
@@ -66,6 +74,7 @@ class ReadPins:
     _next: int = 0
 
     def revision_for_read(self) -> int | None:
+        """In replay, the revision the next read is pinned to (NotRecorded past the last); else None."""
         if self.mode != "replay":
             return None
         if self._next >= len(self.revisions):
@@ -78,7 +87,8 @@ class ReadPins:
         self._next += 1
         return rev
 
-    def saw(self, revision: int):
+    def saw(self, revision: int) -> None:
+        """In record mode, note the revision a read was answered at."""
         if self.mode == "record":
             self.revisions.append(int(revision))
 
@@ -141,15 +151,20 @@ class Etcd:
         return rev
 
     def keys(self, prefix: str | None = None) -> list[str]:
+        """The keys under ``prefix`` (default: the apiserver's prefix), sorted."""
         return [kv.key for kv in self.range(prefix, keys_only=True)]
 
-    def dataframe(self, prefix: str | None = None):
+    def dataframe(self, prefix: str | None = None) -> pd.DataFrame:
         """The keyspace as a pandas DataFrame, one row per key."""
         import pandas as pd
 
         from k8slearn.storage import keys as keymod
 
         rows = []
+        resource: str | None
+        group: str | None
+        ns: str | None
+        name: str | None
         for kv in self.range(prefix):
             try:
                 k = keymod.parse(kv.key, prefix=self.prefix)
@@ -178,7 +193,9 @@ class Etcd:
         return pd.DataFrame(rows)
 
 
-def txn(client, compare=(), success=(), failure=()):
+def txn(
+    client: Any, compare: Iterable[Any] = (), success: Iterable[Any] = (), failure: Iterable[Any] = ()
+) -> tuple[bool, list[Any], int]:
     """An etcd transaction returning (succeeded, responses, header revision).
 
     pyetcd's own `transaction()` does not return the header revision, which replay needs, so
@@ -195,6 +212,6 @@ def txn(client, compare=(), success=(), failure=()):
     return resp.succeeded, list(resp.responses), resp.header.revision
 
 
-def current_revision(client) -> int:
+def current_revision(client: Any) -> int:
     """etcd's current revision: the header revision of the smallest read."""
     return client.get_response(b"\0", limit=1, keys_only=True).header.revision

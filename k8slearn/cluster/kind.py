@@ -14,8 +14,12 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from k8slearn.errors import K8sLearnError
+
+if TYPE_CHECKING:
+    from kubernetes.client import ApiClient
 
 CLUSTER = "k8slearn"
 CONTEXT = f"kind-{CLUSTER}"  # = cluster.live.KIND_CONTEXT
@@ -105,7 +109,7 @@ def down() -> None:
     _run(["kind", "delete", "cluster", "--name", CLUSTER], "deleting the Kind cluster")
 
 
-def etcd_client():
+def etcd_client() -> Any:
     """A read-capable etcd client for the Kind node's etcd, with certificates copied out.
 
     The certificates stay in a private temporary folder removed at exit; they are never
@@ -133,10 +137,12 @@ def etcd_client():
     )
 
 
-def apiserver_flags(api) -> list[str]:
+def apiserver_flags(api: ApiClient) -> list[str]:
     """kube-apiserver's command line, from its static pod in kube-system."""
     from kubernetes import client
 
     pod = client.CoreV1Api(api).read_namespaced_pod(f"kube-apiserver-{NODE}", "kube-system")
+    if pod.spec is None:
+        raise K8sLearnError(f"the kube-apiserver-{NODE} pod came back without a spec")
     c = pod.spec.containers[0]
     return list(c.command or []) + list(c.args or [])

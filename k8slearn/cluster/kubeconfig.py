@@ -17,6 +17,7 @@ import yaml
 
 
 def target() -> Path:
+    """The kubeconfig file written to: the first file of $KUBECONFIG, else ~/.kube/config."""
     env = os.environ.get("KUBECONFIG")
     if env:
         return Path(env.split(os.pathsep)[0])
@@ -28,6 +29,7 @@ def _b64(p: Path) -> str:
 
 
 def entries(name: str, server: str, ca: Path, cert: Path, key: Path) -> dict:
+    """The cluster, user and context entries of one context, certificates embedded."""
     return {
         "cluster": {"name": name, "cluster": {"server": server, "certificate-authority-data": _b64(ca)}},
         "user": {"name": name, "user": {"client-certificate-data": _b64(cert), "client-key-data": _b64(key)}},
@@ -45,6 +47,7 @@ def _dump(path: Path, doc: dict) -> None:
 
 
 def write_file(path: Path, name: str, server: str, ca: Path, cert: Path, key: Path) -> Path:
+    """Write a kubeconfig at ``path`` holding this one context, selected."""
     e = entries(name, server, ca, cert, key)
     _dump(
         path,
@@ -72,6 +75,7 @@ def _load(path: Path) -> dict:
 
 
 def merge(name: str, server: str, ca: Path, cert: Path, key: Path, path: Path | None = None) -> Path:
+    """Add (or replace) context ``name`` in the kubeconfig at ``path`` (default: target())."""
     path = path or target()
     doc = _load(path)
     e = entries(name, server, ca, cert, key)
@@ -83,6 +87,7 @@ def merge(name: str, server: str, ca: Path, cert: Path, key: Path, path: Path | 
 
 
 def remove(name: str, path: Path | None = None) -> bool:
+    """Remove context ``name``'s entries from the kubeconfig; False when it had none."""
     path = path or target()
     if not path.is_file():
         return False

@@ -17,10 +17,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from k8slearn.cluster import kubeconfig
 from k8slearn.errors import ClusterRefused, ClusterUnreachable, K8sLearnError
+
+if TYPE_CHECKING:
+    from kubernetes.client import ApiClient
 
 LOCAL_CONTEXT = "k8slearn-local"
 KIND_CONTEXT = "kind-k8slearn"
@@ -30,12 +34,14 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
 def opted_in() -> str | None:
+    """The context named by K8SLEARN_ALLOW_CONTEXT, when the learner opted into one."""
     return os.environ.get("K8SLEARN_ALLOW_CONTEXT") or None
 
 
 def allowed_contexts() -> list[str]:
     """The contexts live mode may use, in the order it tries them."""
-    return [opted_in()] if opted_in() else list(CURRICULUM)
+    chosen = opted_in()
+    return [chosen] if chosen else list(CURRICULUM)
 
 
 def contexts() -> list[str]:
@@ -81,6 +87,7 @@ def guard_context(context: str) -> str:
 
 
 def guard_namespace(namespace: str) -> str:
+    """``namespace`` if the curriculum may write to it (a k8slearn-* name); ClusterRefused if not."""
     if not namespace.startswith(NAMESPACE_PREFIX):
         raise ClusterRefused(
             f"namespace {namespace!r}: the curriculum writes only to namespaces named {NAMESPACE_PREFIX}*"
@@ -88,7 +95,7 @@ def guard_namespace(namespace: str) -> str:
     return namespace
 
 
-def api_client(context: str):
+def api_client(context: str) -> ApiClient:
     """An official ApiClient for `context` (after the guard)."""
     from kubernetes import config
 
@@ -121,6 +128,12 @@ def answers(timeout: float = 2.0) -> tuple[str | None, str]:
     return None, "; ".join(reasons) or "no curriculum context"
 
 
+def flag_value(flags: list[str], name: str, default: str | None = None) -> str | None:
+    """The value of `--name=value` in a command line (the last one wins, as in pflag)."""
+    found = [f.split("=", 1)[1] for f in flags if f.startswith(f"--{name}=")]
+    return found[-1] if found else default
+
+
 @dataclass
 class Runtime:
     """A live cluster as the Lab sees it."""
@@ -128,10 +141,12 @@ class Runtime:
     name: str  # "local", "kind" or "other"
     context: str
 
-    def api_client(self):
+    def api_client(self) -> ApiClient:
+        """An official ApiClient for this runtime's context."""
         return api_client(self.context)
 
-    def etcd_client(self):
+    def etcd_client(self) -> Any:
+        """A pyetcd client for this runtime's etcd."""
         if self.name == "local":
             from k8slearn.cluster import local
 
@@ -145,7 +160,8 @@ class Runtime:
             "gives no etcd access (use `k8slearn cluster up --runtime local`)"
         )
 
-    def apiserver_flags(self, api) -> list[str]:
+    def apiserver_flags(self, api: ApiClient) -> list[str]:
+        """kube-apiserver's command line ([] when this runtime cannot tell)."""
         if self.name == "local":
             from k8slearn.cluster import local
 
@@ -156,20 +172,38 @@ class Runtime:
             return kind.apiserver_flags(api)
         return []
 
+    def facts(self, api: ApiClient) -> dict[str, Any]:
+        """What the notebooks need to know about this cluster: version, flags, storage settings."""
+        import contextlib
+
+        from kubernetes import client
+
+        v = client.VersionApi(api).get_code()
+        facts: dict[str, Any] = {"kubernetes_version": v.git_version, "platform": v.platform, "runtime": self.name}
+        flags: list[str] = []
+        with contextlib.suppress(Exception):
+            flags = self.apiserver_flags(api)
+        facts["apiserver_flags"] = flags
+        facts["etcd_prefix"] = flag_value(flags, "etcd-prefix", "/registry")
+        facts["storage_media_type"] = flag_value(flags, "storage-media-type", "application/vnd.kubernetes.protobuf")
+        return facts
+
     def describe(self) -> str:
+        """Which cluster this runtime is, in words."""
         if self.name == "local":
             from k8slearn.cluster import local
 
-            return f"the local control plane ({self.context}, {local.load_state()['api']})"
+            return f"the local control plane ({self.context}, {local.require_state()['api']})"
         if self.name == "kind":
             return f"the Kind cluster ({self.context})"
         return f"kube context {self.context!r} (opted in with K8SLEARN_ALLOW_CONTEXT)"
 
     def etcd_description(self) -> str:
+        """Which etcd this runtime reads, in words."""
         if self.name == "local":
             from k8slearn.cluster import local
 
-            return f"the local control plane's etcd (https://127.0.0.1:{local.load_state()['ports']['etcd']})"
+            return f"the local control plane's etcd (https://127.0.0.1:{local.require_state()['ports']['etcd']})"
         if self.name == "kind":
             from k8slearn.cluster import kind
 

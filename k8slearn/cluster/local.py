@@ -26,8 +26,10 @@ import ssl
 import subprocess
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -75,6 +77,7 @@ def state_dir() -> Path:
 
 
 def state_file() -> Path:
+    """The JSON file recording the running control plane."""
     return state_dir() / "state.json"
 
 
@@ -88,6 +91,7 @@ def _free_port() -> int:
 
 
 def etcd_args(d: Path, ports: dict) -> list[str]:
+    """etcd's command line."""
     pk = d / "pki" / "etcd"
     client, peer = f"https://127.0.0.1:{ports['etcd']}", f"https://127.0.0.1:{ports['etcd-peer']}"
     return [
@@ -114,6 +118,7 @@ def etcd_args(d: Path, ports: dict) -> list[str]:
 
 
 def apiserver_args(d: Path, ports: dict, opts: Options) -> list[str]:
+    """kube-apiserver's command line with ``opts``."""
     pk = d / "pki"
     args = [
         f"--advertise-address={ADVERTISE_ADDRESS}",
@@ -156,6 +161,7 @@ def apiserver_args(d: Path, ports: dict, opts: Options) -> list[str]:
 
 
 def controller_manager_args(d: Path, ports: dict) -> list[str]:
+    """kube-controller-manager's command line."""
     pk, conf = d / "pki", d / "controller-manager.conf"
     return [
         "--allocate-node-cidrs=true",
@@ -180,6 +186,7 @@ def controller_manager_args(d: Path, ports: dict) -> list[str]:
 
 
 def scheduler_args(d: Path, ports: dict) -> list[str]:
+    """kube-scheduler's command line."""
     conf = d / "scheduler.conf"
     return [
         f"--authentication-kubeconfig={conf}",
@@ -192,6 +199,7 @@ def scheduler_args(d: Path, ports: dict) -> list[str]:
 
 
 def kwok_args(d: Path, ports: dict) -> list[str]:
+    """kwok's command line."""
     return [
         f"--kubeconfig={d / 'kwok.conf'}",
         f"--config={d / 'kwok-stages.yaml'}",
@@ -230,6 +238,7 @@ def _ours(pid: int) -> bool:
 
 
 def rss_bytes(pid: int) -> int | None:
+    """A process's resident memory in bytes (None when it cannot be read)."""
     with contextlib.suppress(OSError, ValueError, IndexError):
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
@@ -287,6 +296,7 @@ def _ssl_context(state: dict, who: str = "admin") -> ssl.SSLContext:
 
 
 def api_get(state: dict, path: str, timeout: float = 5.0) -> tuple[int, bytes]:
+    """GET ``path`` from kube-apiserver as admin: (HTTP status, body)."""
     req = urllib.request.Request(state["api"] + path)
     try:
         with urllib.request.urlopen(req, context=_ssl_context(state), timeout=timeout) as r:
@@ -348,11 +358,23 @@ def _default_sa(state: dict):
 # ------------------------------------------------------------------ state
 
 
+_NOT_RUNNING = "the local control plane is not running (start it with `k8slearn cluster up --runtime local`)"
+
+
 def load_state() -> dict | None:
+    """The recorded state of the local control plane, or None when there is none."""
     try:
         return json.loads(state_file().read_text())
     except (OSError, ValueError):
         return None
+
+
+def require_state(state: dict | None = None) -> dict:
+    """``state``, or the recorded one; LocalClusterError when the local control plane is not running."""
+    state = state or load_state()
+    if not state:
+        raise LocalClusterError(_NOT_RUNNING)
+    return state
 
 
 def _save(state: dict) -> None:
@@ -363,7 +385,7 @@ def healthy(state: dict | None = None) -> tuple[bool, str]:
     """Whether the recorded control plane runs: every process alive and /readyz 200."""
     state = state or load_state()
     if not state:
-        return False, "the local control plane is not running (start it with `k8slearn cluster up --runtime local`)"
+        return False, _NOT_RUNNING
     dead = [n for n, pid in state["pids"].items() if not _alive(pid)]
     if dead:
         return False, f"the local control plane is stale: {', '.join(dead)} not running"
@@ -386,7 +408,7 @@ def _cleanup(state: dict | None) -> None:
 # ------------------------------------------------------------------ up / down / status
 
 
-def up(options: Options | None = None, log=_say, timeout: float = 120.0) -> dict:
+def up(options: Options | None = None, log: Callable[[str], None] = _say, timeout: float = 120.0) -> dict:
     """Start the local control plane (or keep the running one); return its state."""
     opts = options or Options()
     state = load_state()
@@ -540,7 +562,7 @@ def _revive(state: dict, log=_say) -> list[str]:
     return revived
 
 
-def restart_apiserver(options: Options, log=_say, timeout: float = 120.0) -> dict:
+def restart_apiserver(options: Options, log: Callable[[str], None] = _say, timeout: float = 120.0) -> dict:
     """Restart kube-apiserver with other options (storage media type, encryption, gates).
 
     kube-controller-manager, kube-scheduler and kwok are restarted after it: while the apiserver
@@ -548,7 +570,7 @@ def restart_apiserver(options: Options, log=_say, timeout: float = 120.0) -> dic
     """
     state = load_state()
     ok, why = healthy(state)
-    if not ok:
+    if not ok or state is None:
         raise LocalClusterError(why)
     d, ports = Path(state["dir"]), state["ports"]
     for name in (*reversed(FOLLOWERS), "kube-apiserver"):
@@ -567,7 +589,7 @@ def restart_apiserver(options: Options, log=_say, timeout: float = 120.0) -> dic
     return state
 
 
-def down(log=_say) -> bool:
+def down(log: Callable[[str], None] = _say) -> bool:
     """Stop the local control plane and remove its state; False when none was there."""
     state = load_state()
     if not state and not state_dir().exists():
@@ -580,7 +602,7 @@ def down(log=_say) -> bool:
 
 def flags(state: dict | None = None) -> dict[str, list[str]]:
     """Each program's command line as it was started."""
-    state = state or load_state()
+    state = require_state(state)
     d, ports, opts = Path(state["dir"]), state["ports"], Options(**state["options"])
     return {
         "etcd": ["etcd", *etcd_args(d, ports)],
@@ -628,13 +650,11 @@ def status() -> dict:
     }
 
 
-def etcd_client(state: dict | None = None):
+def etcd_client(state: dict | None = None) -> Any:
     """A `pyetcd` client for the local control plane's etcd, with the healthcheck client certificate."""
     import pyetcd
 
-    state = state or load_state()
-    if not state:
-        raise LocalClusterError(healthy(state)[1])
+    state = require_state(state)
     pk = Path(state["dir"]) / "pki" / "etcd"
     return pyetcd.client(
         host="127.0.0.1",
@@ -647,4 +667,5 @@ def etcd_client(state: dict | None = None):
 
 
 def describe_yaml() -> str:
+    """status() as YAML, for the command line."""
     return yaml.safe_dump(status(), sort_keys=False)

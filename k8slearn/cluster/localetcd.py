@@ -23,6 +23,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import IO, Any
 
 from k8slearn.errors import K8sLearnError
 
@@ -120,14 +121,16 @@ class LocalEtcd:
         self.data_dir = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="k8slearn-etcd-"))
         self.client_port = self.peer_port = 0
         self.proc: subprocess.Popen | None = None
-        self._log = None
-        self._clients = []
+        self._log: IO[bytes] | None = None
+        self._clients: list[Any] = []  # pyetcd clients (the package ships no types)
 
     @property
     def endpoint(self) -> str:
+        """The client URL of this server."""
         return f"http://127.0.0.1:{self.client_port}"
 
     def start(self, timeout: float = 20.0) -> LocalEtcd:
+        """Start etcd on free loopback ports and wait until it answers; EtcdStartError after three tries."""
         last_error = ""
         for _attempt in range(3):  # a picked port can be taken between pick and bind
             self.client_port, self.peer_port = _free_port(), _free_port()
@@ -170,7 +173,7 @@ class LocalEtcd:
     def _wait_ready(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
+            if self.proc is None or self.proc.poll() is not None:
                 return False
             try:
                 with socket.create_connection(("127.0.0.1", self.client_port), timeout=0.2):
@@ -181,7 +184,7 @@ class LocalEtcd:
                 time.sleep(0.05)
         return False
 
-    def client(self, timeout: float | None = 10):
+    def client(self, timeout: float | None = 10) -> Any:
         """A new `pyetcd` client (the etcd-sdk-python package) connected to this server."""
         import pyetcd
 
@@ -203,7 +206,7 @@ class LocalEtcd:
             self._log.close()
             self._log = None
 
-    def stop(self):
+    def stop(self) -> None:
         """Stop the server and remove its temporary data folder."""
         for c in self._clients:
             try:

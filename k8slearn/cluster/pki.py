@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,7 +43,7 @@ class Pair:
     key: Path
 
 
-def _key():
+def _key() -> ec.EllipticCurvePrivateKey:
     return ec.generate_private_key(ec.SECP256R1())
 
 
@@ -54,7 +55,7 @@ def _write(path: Path, data: bytes) -> Path:
     return path
 
 
-def _key_pem(key) -> bytes:
+def _key_pem(key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) -> bytes:
     return key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
@@ -66,8 +67,8 @@ def _name(cn: str, orgs: tuple[str, ...] = ()) -> x509.Name:
     )
 
 
-def _sans(names) -> x509.SubjectAlternativeName:
-    out = []
+def _sans(names: Iterable[str]) -> x509.SubjectAlternativeName:
+    out: list[x509.GeneralName] = []
     for n in names:
         try:
             out.append(x509.IPAddress(ipaddress.ip_address(n)))
@@ -81,6 +82,7 @@ def _now() -> dt.datetime:
 
 
 def make_ca(folder: Path, stem: str, cn: str) -> Pair:
+    """A self-signed CA (key and certificate), written to ``folder``/``stem``.crt and .key."""
     key = _key()
     cert = (
         x509.CertificateBuilder()
@@ -115,10 +117,20 @@ def make_ca(folder: Path, stem: str, cn: str) -> Pair:
 
 
 def make_cert(
-    ca: Pair, folder: Path, stem: str, cn: str, *, orgs: tuple[str, ...] = (), usages=(CLIENT,), names=()
+    ca: Pair,
+    folder: Path,
+    stem: str,
+    cn: str,
+    *,
+    orgs: tuple[str, ...] = (),
+    usages: Sequence[x509.ObjectIdentifier] = (CLIENT,),
+    names: Sequence[str] = (),
 ) -> Pair:
+    """A key and a certificate signed by ``ca`` for ``cn``, written to ``folder``/``stem``.crt and .key."""
     ca_cert = x509.load_pem_x509_certificate(ca.cert.read_bytes())
     ca_key = serialization.load_pem_private_key(ca.key.read_bytes(), password=None)
+    if not isinstance(ca_key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
+        raise TypeError(f"{ca.key}: a CA key must be an EC or RSA private key, not {type(ca_key).__name__}")
     key = _key()
     b = (
         x509.CertificateBuilder()

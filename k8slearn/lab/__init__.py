@@ -19,7 +19,9 @@ import contextlib
 import html
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import yaml
 
@@ -27,9 +29,18 @@ from k8slearn import __version__
 from k8slearn.errors import FixtureMissing, K8sLearnError
 from k8slearn.recording.layout import choose_recording
 
+if TYPE_CHECKING:
+    from kubernetes.client import ApiClient
+
+    from k8slearn.cluster.etcd import Etcd
+    from k8slearn.cluster.live import Runtime
+    from k8slearn.cluster.localetcd import LocalEtcd
+
 MODES = ("auto", "live", "replay", "record")
 RECORD_MIME = "application/vnd.k8slearn.recording.record+json"
 REPLAY_HOST = "https://k8slearn-replay.invalid"
+
+_F = TypeVar("_F", bound=Callable[[], object])
 
 
 def resolve_mode(mode: str) -> tuple[str, str]:
@@ -61,7 +72,7 @@ class ExpectedError:
 
     def __init__(self, types):
         self.types = types or (Exception,)
-        self.error = None
+        self.error: BaseException | None = None
 
     def __enter__(self):
         return self
@@ -77,12 +88,14 @@ class ExpectedError:
 
     @property
     def status(self) -> int | None:
+        """The HTTP status of the caught error (None when it has none)."""
         return getattr(self.error, "status", None)
 
     @property
     def body(self) -> dict | None:
+        """The caught error's JSON body (an API Status), or None."""
         try:
-            return json.loads(self.error.body)
+            return json.loads(getattr(self.error, "body", ""))
         except Exception:
             return None
 
@@ -106,9 +119,9 @@ class Lab:
         self.mode, self.reason, self.notebook = mode, reason, notebook
         self.source: dict = {}
         self.cluster: dict = {}
-        self.api = None
-        self.etcd = None
-        self.runtime = None
+        self.api: ApiClient | None = None
+        self.etcd: Etcd | None = None
+        self.runtime: Runtime | None = None
         # what connect() and lab.sandbox() set up, undone last and in reverse order
         self._resources = contextlib.ExitStack()
         self._namespaces: list[str] = []
@@ -118,7 +131,7 @@ class Lab:
         atexit.register(self.close)
 
     # -------------------------------------------------------------- display
-    def banner(self):
+    def banner(self) -> None:
         """Show which mode is in use and where the data comes from."""
         from IPython.display import display
 
@@ -131,7 +144,7 @@ class Lab:
         rows = [
             ("Mode", f"<b>{self.mode}</b> — {html.escape(self.reason)}"),
             ("Data", html.escape(src.get("summary", ""))),
-            ("Runtime", html.escape(runtimes.get(src.get("runtime"), str(src.get("runtime"))))),
+            ("Runtime", html.escape(runtimes.get(str(src.get("runtime")), str(src.get("runtime"))))),
             ("Kubernetes", html.escape(str(self.cluster.get("kubernetes_version", "?")))),
             ("etcd", html.escape(src.get("etcd", ""))),
             ("k8slearn", __version__),
@@ -149,7 +162,7 @@ class Lab:
             raw=True,
         )
 
-    def record(self, name: str, value) -> None:
+    def record(self, name: str, value: Any) -> None:
         """Keep a key result so that tests can read it back from the executed notebook."""
         from IPython.display import display
 
@@ -158,12 +171,12 @@ class Lab:
         display({RECORD_MIME: {name: value}, "text/plain": f"recorded {name} = {value!r}"}, raw=True)
 
     @staticmethod
-    def expect_error(*types) -> ExpectedError:
+    def expect_error(*types: type[BaseException]) -> ExpectedError:
         """`with lab.expect_error(ApiException) as caught: ...` — the block must fail."""
         return ExpectedError(types)
 
     # -------------------------------------------------------------- resources
-    def sandbox(self):
+    def sandbox(self) -> LocalEtcd:
         """A fresh, empty, real etcd on loopback (stopped by `lab.close()`): `.client()`, `.endpoint`."""
         from k8slearn.cluster.localetcd import LocalEtcd
 
@@ -180,26 +193,28 @@ class Lab:
         guard_namespace(name)
         v1 = client.CoreV1Api(self.api)
         try:
-            v1.create_namespace({"metadata": {"name": name, "labels": {"app.kubernetes.io/part-of": "k8slearn"}}})
+            body = {"metadata": {"name": name, "labels": {"app.kubernetes.io/part-of": "k8slearn"}}}
+            # a plain dict on purpose: the client sends it as written, and replay matches those bytes
+            v1.create_namespace(body)  # type: ignore[arg-type]
         except client.ApiException as e:
             if e.status != 409:
                 raise
         self._namespaces.append(name)
         return name
 
-    def on_close(self, fn):
+    def on_close(self, fn: _F) -> _F:
         """Run `fn()` at `lab.close()`, before namespaces are deleted (for cluster-scoped objects)."""
         self._cleanups.append(fn)
         return fn
 
-    def pause(self, seconds: float):
+    def pause(self, seconds: float) -> None:
         """Wait for a live cluster to catch up (a no-op in replay, where the answers are recorded)."""
         import time
 
         if self.mode != "replay":
             time.sleep(seconds)
 
-    def close(self):
+    def close(self) -> None:
         """Clean up: delete this notebook's objects, write recordings, stop local etcds."""
         if self._closed:
             return
@@ -265,7 +280,7 @@ def _live(lab: Lab):
     rt = live.runtime()
     lab.runtime = rt
     lab.api = rt.api_client()
-    lab.cluster = live_cluster_facts(lab.api, rt)
+    lab.cluster = rt.facts(lab.api)
     lab.etcd = etcdmod.Etcd(rt.etcd_client(), prefix=lab.cluster.get("etcd_prefix", "/registry"), label=rt.name)
     lab.source = {
         "provenance": "live",
@@ -273,27 +288,6 @@ def _live(lab: Lab):
         "summary": f"live: {rt.describe()}",
         "etcd": rt.etcd_description(),
     }
-
-
-def flag_value(flags: list[str], name: str, default: str | None = None) -> str | None:
-    """The value of `--name=value` in a command line (the last one wins, as in pflag)."""
-    found = [f.split("=", 1)[1] for f in flags if f.startswith(f"--{name}=")]
-    return found[-1] if found else default
-
-
-def live_cluster_facts(api, rt) -> dict:
-    """What the notebooks need to know about a live cluster: version, flags, storage settings."""
-    from kubernetes import client
-
-    v = client.VersionApi(api).get_code()
-    facts = {"kubernetes_version": v.git_version, "platform": v.platform, "runtime": rt.name}
-    flags = []
-    with contextlib.suppress(Exception):
-        flags = rt.apiserver_flags(api)
-    facts["apiserver_flags"] = flags
-    facts["etcd_prefix"] = flag_value(flags, "etcd-prefix", "/registry")
-    facts["storage_media_type"] = flag_value(flags, "storage-media-type", "application/vnd.kubernetes.protobuf")
-    return facts
 
 
 def _record(lab: Lab):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 def _same(a, b) -> bool:
     if isinstance(a, float) or isinstance(b, float):
@@ -38,7 +40,7 @@ class Verdict:
         pass  # the printed verdict says it already
 
 
-def selfcheck(answer, expected, hint: str = "") -> Verdict:
+def selfcheck(answer: Any, expected: Any, hint: str = "") -> Verdict:
     """Compare `answer` with `expected` and print a verdict; never raises."""
     if answer is None:
         print("⏳ Not answered yet." + (f" Hint: {hint}" if hint else ""))

@@ -8,7 +8,14 @@ matplotlib and pandas load only when a function is called.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
 from k8slearn.errors import K8sLearnError
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
 
 __all__ = ["PlotError", "summarize", "count_and_bytes", "managed_fields_share", "share_bars", "byte_ranges"]
 
@@ -26,7 +33,7 @@ def _need_columns(df, columns):
         )
 
 
-def summarize(df, by: str = "resource", *, missing: str = "(none)"):
+def summarize(df: pd.DataFrame, by: str = "resource", *, missing: str = "(none)") -> pd.DataFrame:
     """Keys and bytes per value of column ``by``, largest byte total first.
 
     Returns a DataFrame indexed by ``by`` with columns ``keys`` and ``bytes``. Rows whose
@@ -38,7 +45,9 @@ def summarize(df, by: str = "resource", *, missing: str = "(none)"):
     return out.sort_values(["bytes", "keys"], ascending=False)
 
 
-def count_and_bytes(df, by: str = "resource", *, top: int | None = 15, title: str | None = None):
+def count_and_bytes(
+    df: pd.DataFrame, by: str = "resource", *, top: int | None = 15, title: str | None = None
+) -> Figure:
     """Two bar charts side by side: number of keys and bytes stored, per ``by``."""
     import matplotlib.pyplot as plt
 
@@ -67,7 +76,7 @@ def count_and_bytes(df, by: str = "resource", *, top: int | None = 15, title: st
     return fig
 
 
-def managed_fields_share(rows):
+def managed_fields_share(rows: Iterable[tuple[str, int, int]]) -> pd.DataFrame:
     """Total bytes and managedFields bytes from (label, total, managed) rows, per label.
 
     Returns a DataFrame indexed by label with columns ``total``, ``managed``, ``share``
@@ -85,7 +94,7 @@ def managed_fields_share(rows):
     return frame.sort_values("share", ascending=False)
 
 
-def share_bars(table, *, title: str = "Share of stored bytes that is metadata.managedFields"):
+def share_bars(table: pd.DataFrame, *, title: str = "Share of stored bytes that is metadata.managedFields") -> Figure:
     """Stacked horizontal bars (managed vs. the rest) from ``managed_fields_share``'s table."""
     import matplotlib.pyplot as plt
 
@@ -109,7 +118,9 @@ def share_bars(table, *, title: str = "Share of stored bytes that is metadata.ma
 _RANGE_COLOURS = ["#4477aa", "#66ccee", "#228833", "#ccbb44", "#ee6677", "#aa3377", "#bbbbbb"]
 
 
-def byte_ranges(ranges, size: int, *, title: str = "Where the bytes of one stored value go"):
+def byte_ranges(
+    ranges: Iterable[tuple[int, int, str]], size: int, *, title: str = "Where the bytes of one stored value go"
+) -> Figure:
     """One row per (start, end, label) byte range, drawn at its offset: a map of the value.
 
     ``ranges`` is what ``codec.annotate_envelope`` returns (or a selection of it).

@@ -100,6 +100,7 @@ class KeyBrowser:
 
     @property
     def keys(self) -> list[str]:
+        """The keys the Dropdown offers."""
         return list(self.dropdown.options)
 
     def show(self, key: str) -> str:

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from k8slearn.cluster.etcd import current_revision, txn
 from k8slearn.errors import FixtureMissing, K8sLearnError
@@ -37,6 +38,7 @@ class Op:
     lease_ttl: int | None = None
 
     def to_json(self) -> str:
+        """This op as one JSON line (the value as text when printable UTF-8, else base64)."""
         d = {"rev": self.rev, "op": self.op, "key": self.key}
         if self.op == "put":
             try:
@@ -53,23 +55,26 @@ class Op:
 
     @classmethod
     def from_json(cls, line: str) -> Op:
+        """The op written as ``line`` by ``to_json``."""
         d = json.loads(line)
         value = d["text"].encode() if "text" in d else base64.b64decode(d.get("b64", ""))
         return cls(int(d["rev"]), d["op"], d["key"], value, d.get("lease_ttl"))
 
 
 def read_ops(path: Path) -> list[Op]:
+    """The ops recorded in a .jsonl file; FixtureMissing when it is absent."""
     if not Path(path).is_file():
         raise FixtureMissing(f"recorded etcd history {path} is missing; re-record with `k8slearn record`")
     return [Op.from_json(line) for line in Path(path).read_text().splitlines() if line.strip()]
 
 
-def write_ops(path: Path, ops: Iterable[Op]):
+def write_ops(path: Path, ops: Iterable[Op]) -> None:
+    """Write ``ops`` to a .jsonl file, one line each."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text("".join(op.to_json() + "\n" for op in ops))
 
 
-def apply_ops(client, ops: Iterable[Op]) -> int:
+def apply_ops(client: Any, ops: Iterable[Op]) -> int:
     """Write recorded ops into a (fresh) etcd so that each lands at its recorded revision.
 
     Gaps between recorded revisions (writes that were not recorded, such as other keys'
@@ -119,7 +124,7 @@ class OpsRecorder:
         self.start_revision = start_revision
         self.ops: list[Op] = []
         self.error: Exception | None = None
-        self._ttl_cache: dict[int, int] = {}
+        self._ttl_cache: dict[int, int | None] = {}
         self._events, self._cancel = client.watch(b"\0", range_end=b"\0", start_revision=start_revision)
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()

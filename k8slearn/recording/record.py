@@ -23,8 +23,10 @@ import platform
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterable
 from datetime import UTC
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -34,18 +36,24 @@ from k8slearn.errors import K8sLearnError
 from k8slearn.recording import etcdlog
 from k8slearn.recording.redact import redact_stored_value
 
+if TYPE_CHECKING:
+    from k8slearn.cluster.live import Runtime
+
 
 def notebooks_dir() -> Path:
+    """The repository's notebooks/ folder."""
     from k8slearn.recording.layout import data_dir
 
     return data_dir().parent / "notebooks"
 
 
 def notebook_names() -> list[str]:
+    """The curriculum's notebooks (NN-*.ipynb), by name, in order."""
     return sorted(p.stem for p in notebooks_dir().glob("[0-9][0-9]-*.ipynb"))
 
 
 def versions() -> dict:
+    """The versions of Python, k8slearn, etcd and the libraries a recording is made with."""
     from importlib.metadata import version
 
     from k8slearn.cluster.localetcd import etcd_version
@@ -59,7 +67,8 @@ def versions() -> dict:
     return out
 
 
-def run_notebook(name: str, record_dir: Path, log_dir: Path):
+def run_notebook(name: str, record_dir: Path, log_dir: Path) -> None:
+    """Execute notebook ``name`` in record mode (papermill), recording into ``record_dir``."""
     import papermill as pm
 
     env = {"K8SLEARN_RECORD_DIR": str(record_dir)}
@@ -89,8 +98,8 @@ def run_notebook(name: str, record_dir: Path, log_dir: Path):
                 os.environ[k] = v
 
 
-def _lease_ttls(client, kvs) -> dict[int, int | None]:
-    out = {}
+def _lease_ttls(client: Any, kvs: Iterable[etcdmod.KeyValue]) -> dict[int, int | None]:
+    out: dict[int, int | None] = {}
     for kv in kvs:
         if kv.lease and kv.lease not in out:
             try:
@@ -100,7 +109,7 @@ def _lease_ttls(client, kvs) -> dict[int, int | None]:
     return out
 
 
-def provenance(rt, facts: dict, started: str, names: list[str]) -> dict:
+def provenance(rt: Runtime, facts: dict, started: str, names: list[str]) -> dict:
     """provenance.yaml: how the recording was made, from what, with which versions."""
     from kubernetes import client as k8s
 
@@ -108,7 +117,7 @@ def provenance(rt, facts: dict, started: str, names: list[str]) -> dict:
 
     api = rt.api_client()
     v = k8s.VersionApi(api).get_code()
-    prov = {
+    prov: dict[str, Any] = {
         "provenance": "recorded",
         "summary": f"recorded from {rt.describe().split(' (')[0]}, Kubernetes {v.git_version}",
         "how": "k8slearn record " + " ".join(names),
@@ -129,7 +138,7 @@ def provenance(rt, facts: dict, started: str, names: list[str]) -> dict:
     if rt.name == "local":
         from k8slearn.cluster import local
 
-        st = local.load_state()
+        st = local.require_state()
         built = binaries.build_info()
         prov["built_from"] = {
             g: {"module": i["module"], "version": i["version"], "go": i["go"]} for g, i in built.items()
@@ -182,7 +191,6 @@ def record_live(names: list[str] | None = None, name: str | None = None) -> Path
     from tqdm.auto import tqdm
 
     from k8slearn.cluster import live
-    from k8slearn.lab import live_cluster_facts
     from k8slearn.recording.layout import recordings_dir
 
     known = notebook_names()
@@ -197,7 +205,7 @@ def record_live(names: list[str] | None = None, name: str | None = None) -> Path
             "(`k8slearn cluster up --runtime local`); unset K8SLEARN_ALLOW_CONTEXT"
         )
     api = rt.api_client()
-    facts = live_cluster_facts(api, rt)
+    facts = rt.facts(api)
     started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     name = name or f"{rt.name}-{facts['kubernetes_version']}"
     final = recordings_dir() / name
@@ -210,7 +218,7 @@ def record_live(names: list[str] | None = None, name: str | None = None) -> Path
         if rt.name == "local":
             from k8slearn.cluster import local
 
-            state_dir = local.load_state()["dir"]
+            state_dir = local.require_state()["dir"]
         facts = _scrub_paths(facts, state_dir) if state_dir else facts
         client = rt.etcd_client()
         view = etcdmod.Etcd(client, prefix="")

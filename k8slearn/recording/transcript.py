@@ -15,10 +15,15 @@ Secrets are kept, so replay shows what live showed).
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from k8slearn.errors import FixtureMissing, NotRecorded
 from k8slearn.recording.redact import CURRICULUM_NAMESPACE, redact_body
+
+if TYPE_CHECKING:
+    from kubernetes.client import ApiClient
 
 
 def _request_body(request) -> bytes:
@@ -60,7 +65,7 @@ def _before_record_response(response):
     return response
 
 
-def cassette(path: Path, *, record: bool):
+def cassette(path: Path, *, record: bool) -> AbstractContextManager[Any]:
     """A vcrpy cassette context: record (overwrite) or replay only."""
     import vcr
 
@@ -77,7 +82,7 @@ def cassette(path: Path, *, record: bool):
     return my_vcr.use_cassette(str(path), allow_playback_repeats=False)
 
 
-def replay_api_client(host: str, notebook: str):
+def replay_api_client(host: str, notebook: str) -> ApiClient:
     """An official `ApiClient` whose unmatched requests raise `NotRecorded`."""
     from kubernetes import client as k8s
 
@@ -99,5 +104,5 @@ def replay_api_client(host: str, notebook: str):
                 "when recorded: undo the edit, run live, or re-record with `k8slearn record`."
             ) from None
 
-    rest.request = request
+    rest.request = request  # type: ignore[method-assign]  # patching this client's REST layer on purpose
     return api

@@ -190,6 +190,7 @@ def parse(key: str | bytes, prefix: str = DEFAULT_PREFIX) -> Key:
         kr, tail = f"{parts[0]}/{parts[1]}", parts[2:]
         resource = SPECIAL_KEY_PATHS[kr]
         info = _info(resource)
+        assert info is not None  # every SPECIAL_KEY_PATHS value is in RESOURCES or HISTORIC
         return _finish(text, pfx, resource, kr, info.group, tail, info.namespaced)
     if "." in parts[0]:
         group = parts[0]
@@ -210,10 +211,10 @@ def parse(key: str | bytes, prefix: str = DEFAULT_PREFIX) -> Key:
         if info is not None and info.key_path != kr:
             info = None  # e.g. "/registry/nodes/x": not where nodes live
     if info is None:
-        key = _finish(text, pfx, resource, kr, "", tail, None)
-        if key.special is None:
-            key = _with_special(key, "unknown-resource")
-        return key
+        found = _finish(text, pfx, resource, kr, "", tail, None)
+        if found.special is None:
+            found = _with_special(found, "unknown-resource")
+        return found
     return _finish(text, pfx, resource, kr, info.group, tail, info.namespaced)
 
 

@@ -21,10 +21,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from k8slearn.storage.codec.envelope import MAGIC, build_envelope, split_envelope, wire_tree
 from k8slearn.storage.codec.errors import DecodeError, EncodeError
+
+if TYPE_CHECKING:
+    from k8slearn.storage.codec.schema import Schema
 
 ENC_PREFIX = b"k8s:enc:"
 CBOR_PREFIX = b"\xd9\xd9\xf7"
@@ -137,7 +140,7 @@ def _text(value: bytes) -> str | None:
     return text if all(c.isprintable() or c in "\t\r\n" for c in text) else None
 
 
-def decode(value: bytes, *, schema=None) -> Decoded:
+def decode(value: bytes, *, schema: Schema | None = None) -> Decoded:
     """Decode one stored value; raises DecodeError (one-line reason) when it cannot."""
     if not isinstance(value, (bytes, bytearray, memoryview)):
         raise DecodeError(f"expected bytes, got {type(value).__name__}")
@@ -188,7 +191,7 @@ def decode(value: bytes, *, schema=None) -> Decoded:
     return Decoded("text", text, content_type="text/plain", size=len(value))
 
 
-def encode(obj: dict, media_type: str = PROTOBUF, *, schema=None) -> bytes:
+def encode(obj: dict, media_type: str = PROTOBUF, *, schema: Schema | None = None) -> bytes:
     """Encode an object the way kube-apiserver stores it in the given media type."""
     if not isinstance(obj, dict):
         raise EncodeError(f"expected an object (dict), got {type(obj).__name__}")
@@ -225,7 +228,7 @@ def _go_string(o):
     raise TypeError(f"Object of type {type(o).__name__} is not JSON serializable")
 
 
-def to_json(obj, *, indent: int | None = None) -> str:
+def to_json(obj: Any, *, indent: int | None = None) -> str:
     """`obj` (a decoded object) as JSON text, the way Go would write its strings."""
     if indent is None:
         return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, default=_go_string)

@@ -14,6 +14,7 @@ schema exists (that path goes through the protobuf runtime, see pb.py).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from k8slearn.storage.codec.errors import DecodeError
@@ -38,7 +39,7 @@ def _varint(buf: bytes, pos: int, end: int) -> tuple[int, int]:
             raise DecodeError(f"varint too long at byte {pos}")
 
 
-def iter_fields(buf: bytes, start: int = 0, end: int | None = None):
+def iter_fields(buf: bytes, start: int = 0, end: int | None = None) -> Iterator[tuple[int, int, int, int, int, int]]:
     """Yield (field number, wire type, tag start, value start, value end, varint value)."""
     end = len(buf) if end is None else end
     pos = start
@@ -148,7 +149,7 @@ def annotate_envelope(value: bytes) -> list[tuple[int, int, str]]:
     return ranges
 
 
-def hexdump(value: bytes, ranges=None, width: int = 16) -> str:
+def hexdump(value: bytes, ranges: Iterable[tuple[int, int, str]] | None = None, width: int = 16) -> str:
     """Text hex view; each line lists the labels of ranges starting on it."""
     if width <= 0:
         raise ValueError("width must be positive")

@@ -30,6 +30,7 @@ def format_time(seconds: int) -> str:
 
 
 def format_micro_time(seconds: int, nanos: int) -> str:
+    """metav1.MicroTime as Go writes it: RFC 3339 in UTC with microseconds."""
     total = seconds * _NS + nanos
     secs, ns = divmod(total, _NS)
     return f"{format_time(secs)[:-1]}.{ns // 1000:06d}Z"

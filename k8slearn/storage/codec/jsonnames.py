@@ -52,6 +52,7 @@ class MessageFacts:
     list_wrapper: bool = False
 
     def by_proto_name(self) -> dict[str, GoField]:
+        """The fields by their protobuf field name."""
         return {f.proto_name: f for f in self.fields}
 
 

@@ -26,13 +26,17 @@ import json.decoder
 import json.scanner
 import keyword
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from google.protobuf.descriptor import FieldDescriptor
 
 from k8slearn.storage.codec import gotime
 from k8slearn.storage.codec.errors import DecodeError, EncodeError
 from k8slearn.storage.codec.jsonnames import GoField, MessageFacts
+
+if TYPE_CHECKING:
+    from google.protobuf.descriptor import Descriptor
+    from google.protobuf.message import Message
 
 META = "k8s.io.apimachinery.pkg.apis.meta.v1."
 TIME = META + "Time"
@@ -77,8 +81,8 @@ def go_json_dumps(value: Any) -> str:
 # json.loads(raw) without its Python layers, for the common case of an object: the C
 # scanner json.loads ends up calling, plus the trailing-whitespace check of JSONDecoder.decode
 # (CPython Lib/json/__init__.py and Lib/json/decoder.py).
-_scan_once = json.scanner.make_scanner(json.JSONDecoder())
-_trailing_ws = json.decoder.WHITESPACE.match
+_scan_once = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]  # typeshed: context is a scanner
+_trailing_ws = json.decoder.WHITESPACE.match  # type: ignore[attr-defined]  # a module constant typeshed leaves out
 
 
 def _embedded_json(raw: bytes) -> Any:
@@ -250,7 +254,7 @@ class Converters:
         self._orders: dict[str, list[str]] = {}
 
     # -- facts ---------------------------------------------------------------------------
-    def facts_for(self, desc) -> tuple[list[tuple[Any, GoField]], bool]:
+    def facts_for(self, desc: Descriptor) -> tuple[list[tuple[Any, GoField]], bool]:
         """(descriptor field, Go facts) pairs in Go order, and whether it is a list wrapper."""
         mf = self._facts.get(desc.full_name)
         by_name = desc.fields_by_name
@@ -268,7 +272,8 @@ class Converters:
         wrapper = bool(mf and mf.list_wrapper and len(desc.fields) == 1 and desc.fields[0].is_repeated)
         return pairs, wrapper
 
-    def json_order(self, desc) -> list[str]:
+    def json_order(self, desc: Descriptor) -> list[str]:
+        """The JSON field names of ``desc`` in Go's order, inlined structs' fields included."""
         name = desc.full_name
         if name in self._orders:
             return self._orders[name]
@@ -301,7 +306,8 @@ class Converters:
         table[name] = fn
         return fn
 
-    def decoder(self, desc) -> Callable:
+    def decoder(self, desc: Descriptor) -> Callable:
+        """The converter from a ``desc`` message to Kubernetes JSON (built once)."""
         return self._memoized(self._dec, _SPECIAL_DEC, desc, self._build_decoder)
 
     def _value_decoder(self, fd) -> Callable | None:
@@ -418,7 +424,8 @@ class Converters:
         return fn
 
     # -- encoding ------------------------------------------------------------------------
-    def encoder(self, desc) -> Callable:
+    def encoder(self, desc: Descriptor) -> Callable:
+        """The converter filling a ``desc`` message from Kubernetes JSON (built once)."""
         return self._memoized(self._enc, _SPECIAL_ENC, desc, self._build_encoder)
 
     def _value_encoder(self, fd) -> Callable:
@@ -461,14 +468,14 @@ class Converters:
 
             return f
 
-        def f(v):
+        def to_int(v):
             if isinstance(v, bool) or not isinstance(v, int):
                 if isinstance(v, float) and v.is_integer():
                     return int(v)
                 raise EncodeError(f"{where}: expected an integer, got {v!r}")
             return v
 
-        return f
+        return to_int
 
     def _build_encoder(self, desc) -> Callable:
         pairs, wrapper = self.facts_for(desc)
@@ -488,6 +495,7 @@ class Converters:
                     for x in v:
                         sub(x, target.add())
                 else:
+                    assert venc is not None  # built above whenever sub is None
                     target.extend(venc(x) for x in v)
 
             return encode_wrapper
@@ -611,14 +619,14 @@ class Converters:
             return step
         zero = _ZERO.get(fd.type, 0)
 
-        def step(d, m):
+        def step_scalar(d, m):
             v = d.get(key)
             setattr(m, name, zero if v is None else venc(v))
 
-        return step
+        return step_scalar
 
 
-def decode_message(converters: Converters, cls: type, raw: bytes) -> Any:
+def decode_message(converters: Converters, cls: type[Message], raw: bytes) -> Any:
     """Parse ``raw`` as ``cls`` and convert it to Kubernetes JSON (DecodeError on failure)."""
     try:
         msg = cls.FromString(raw)

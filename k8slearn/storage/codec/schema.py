@@ -28,14 +28,20 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Iterable
 from dataclasses import asdict
 from functools import cache, lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from k8slearn.storage.codec import protoc
 from k8slearn.storage.codec.errors import DecodeError, EncodeError, SchemaError
 from k8slearn.storage.codec.jsonnames import BUILTIN_FACTS, GoField, MessageFacts, parse_types_go
 from k8slearn.storage.resources import API_GROUPS
+
+if TYPE_CHECKING:
+    from google.protobuf.descriptor import Descriptor
+    from google.protobuf.message import Message
 
 PROTO_DIR = Path(__file__).parent / "proto"
 DEFAULT_BASE_URL = "https://raw.githubusercontent.com"
@@ -65,6 +71,7 @@ def cache_dir() -> Path:
 
 
 def package_for(api_version: str) -> str | None:
+    """The protobuf package of ``api_version``'s types (None without a version)."""
     group, _, version = api_version.rpartition("/")
     if not version:
         return None
@@ -91,17 +98,18 @@ class Schema:
         for f in fds.file:
             self.pool.Add(f)
         self.converters = Converters(self.message_class, facts)
-        self._by_kind: dict[tuple[str, str], type | None] = {}
+        self._by_kind: dict[tuple[str, str], type[Message] | None] = {}
 
     def __repr__(self) -> str:
         return f"<k8slearn.storage.codec Schema {self.name}>"
 
-    def message_class(self, desc) -> type:
+    def message_class(self, desc: Descriptor) -> type[Message]:
+        """The generated message class of a descriptor in this schema."""
         from google.protobuf import message_factory
 
         return message_factory.GetMessageClass(desc)
 
-    def find(self, api_version: str, kind: str) -> type | None:
+    def find(self, api_version: str, kind: str) -> type[Message] | None:
         """The message class of ``apiVersion``/``kind``, or None when the schema lacks it."""
         key = (api_version, kind)
         if key in self._by_kind:
@@ -117,6 +125,7 @@ class Schema:
         return cls
 
     def message_names(self) -> list[str]:
+        """The full names of the schema's messages."""
         names: list[str] = []
         fds_mod = __import__("google.protobuf.descriptor_pb2", fromlist=["FileDescriptorSet"])
         for f in fds_mod.FileDescriptorSet.FromString(self.descriptor_set).file:
@@ -304,7 +313,13 @@ _IMPORT_RE = re.compile(r'^\s*import\s+(?:public\s+|weak\s+)?"([^"]+)"\s*;', re.
 _PACKAGE_RE = re.compile(r"^\s*package\s+([\w.]+)\s*;", re.M)
 
 
-def fetch(kubernetes_version: str, *, base_url: str | None = None, roots=None, timeout: float = 30.0) -> Path:
+def fetch(
+    kubernetes_version: str,
+    *,
+    base_url: str | None = None,
+    roots: Iterable[tuple[str, str]] | None = None,
+    timeout: float = 30.0,
+) -> Path:
     """Download, compile and cache the official schema of one Kubernetes release.
 
     ``roots`` are (repo, path) pairs of generated.proto files to start from (default
