@@ -1,4 +1,16 @@
-"""Self-checks for the notebooks' "try it yourself" exercises."""
+"""Checks for the notebooks' "try it yourself" exercises.
+
+`selfcheck(answer, expected, hint)` compares a value. Exercises that ask the learner to *do*
+something (provoke a conflict, make a watch fail with 410, write a ratcheting rule) have a
+check function in this package's module for their notebook, `k8slearn.notebook.exercises.nbNN`:
+
+    check_<what>(lab, answer) -> Verdict
+
+It looks at the cluster's state or the recorded data (never at printed text), prints ✅, ❌
+with a hint, or ⏳ when `answer` is still None, and never raises on a wrong answer. Each
+notebook's solutions run these checks with the right answer (papermill runs them in CI), and
+tests/test_exercises.py runs them with wrong ones.
+"""
 
 from __future__ import annotations
 
@@ -38,6 +50,18 @@ class Verdict:
 
     def _ipython_display_(self):
         pass  # the printed verdict says it already
+
+
+def verdict(ok: bool, answer: Any, hint: str = "", why: str = "") -> Verdict:
+    """Print the verdict of a check function and return it (⏳ when `answer` is None)."""
+    if answer is None:
+        print("⏳ Not answered yet." + (f" Hint: {hint}" if hint else ""))
+        return Verdict(False)
+    if ok:
+        print("✅ Correct." + (f" {why}" if why else ""))
+        return Verdict(True)
+    print("❌ Not quite." + (f" {why}" if why else "") + (f" Hint: {hint}" if hint else ""))
+    return Verdict(False)
 
 
 def selfcheck(answer: Any, expected: Any, hint: str = "") -> Verdict:
