@@ -184,3 +184,45 @@ def test_name_in_the_denial():
     assert kc.admit(POLICY, binding("Deny"), req, params=PARAMS).message.startswith(
         'deployments.apps "api-" is forbidden'
     )
+
+
+def test_apply_configuration_literals_evaluate_to_maps():
+    expr = "Object{metadata: Object.metadata{labels: {'owner': object.metadata.name}}}"
+    obj = {"metadata": {"name": "c1"}}
+    assert kc.evaluate(expr, {"object": obj}, check=False) == {"metadata": {"labels": {"owner": "c1"}}}
+
+
+def test_mutate_merges_an_apply_configuration():
+    policy = {
+        "metadata": {"name": "default-owner"},
+        "spec": {
+            "matchConstraints": {
+                "resourceRules": [
+                    {"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"], "resources": ["configmaps"]}
+                ]
+            },
+            "matchConditions": [{"name": "no-owner", "expression": "!('owner' in object.metadata.labels)"}],
+            "mutations": [
+                {
+                    "patchType": "ApplyConfiguration",
+                    "applyConfiguration": {"expression": "Object{metadata: Object.metadata{labels: {'owner': 'x'}}}"},
+                }
+            ],
+        },
+    }
+    binding = {"metadata": {"name": "b"}, "spec": {"policyName": "default-owner"}}
+
+    def request(labels):
+        cm = {"metadata": {"name": "c", "labels": labels}, "data": {"k": "v"}}
+        return {"operation": "CREATE", "name": "c", "namespace": "n", "object": cm,
+                "resource": {"group": "", "version": "v1", "resource": "configmaps"}}  # fmt: skip
+
+    r = kc.mutate(policy, binding, request({"team": "a"}))
+    assert r.matched and r.object["metadata"]["labels"] == {"team": "a", "owner": "x"}
+    assert r.object["data"] == {"k": "v"}
+    skipped = kc.mutate(policy, binding, request({"owner": "me"}))
+    assert not skipped.matched and skipped.patches == [] and skipped.object["metadata"]["labels"] == {"owner": "me"}
+    assert kc.admission.merge_apply_configuration({"a": [1, 2], "b": {"c": 1}}, {"a": [3], "b": {"d": 2}}) == {
+        "a": [3],
+        "b": {"c": 1, "d": 2},
+    }

@@ -70,5 +70,5 @@ def test_cross_type_numeric_comparison_is_a_known_gap():
 def test_library_table_has_releases():
     names = {l.name: l for l in kc.LIBRARIES}
     assert names["Kubernetes semver"].usable == "1.34"
-    assert names["Kubernetes IP address"].introduced == "1.30"
+    assert names["Kubernetes IP address and CIDR"].introduced == "1.30"
     assert names["Kubernetes authorizer"].provided == "no"

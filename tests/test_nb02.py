@@ -77,3 +77,15 @@ def test_concurrency(records):
         ),
     }
     assert records["ssa_conflict_message"] == 'Apply failed with 1 conflict: conflict with "team-a": .data.colour'
+
+
+def test_bookmarks_keep_a_quiet_watcher_inside_the_window(records):
+    # a quiet watch gets nothing without bookmarks and a BOOKMARK with them; after the watch cache's
+    # ring drops the events after the list, resuming from the list is 410, from the bookmark is fine
+    assert records["bookmarks"] == {
+        "without": 0,
+        "with": ["BOOKMARK"],
+        "bookmark_newer_than_list": True,
+        "resume_from_list": 410,
+        "resume_from_bookmark": 200,
+    }

@@ -40,3 +40,12 @@ def test_bytes_on_the_wire(records):
 
 def test_exercise(records):
     assert records["exercise_added"] == 3
+
+
+def test_gate_on(records):
+    assert records["watchlist_gate_on"] is True
+
+
+def test_exercise_solutions(records):
+    assert records["exercise_stream"] == ["ADDED"] * 3 + ["BOOKMARK"]
+    assert records["exercise_refusal"] == ["Forbidden: sendInitialEvents is forbidden for list"]

@@ -107,3 +107,33 @@ def test_policy_answers_agree_with_admit(records):
     assert (both["apiserver verdict"], both["apiserver HTTP"], both["apiserver warnings"]) == ("denied", 422, [warning])
     assert rows["cm-good"]["apiserver warnings"] == []
     assert records["vap_probes_until_enforced"] >= 1
+
+
+def test_apiserver_accepts_new_expressions_by_compatibility_version(records):
+    accepted = records["library_probe_accepted"]
+    # a 1.37 apiserver compiles new expressions at compatibility version 1.36 (base.go)
+    assert accepted["Kubernetes lists v1"] is False  # includes(): introduced 1.37
+    assert accepted["CEL extended lists v3"] is True  # sort() and friends: introduced 1.34
+    assert accepted["Kubernetes semver"] is True
+    assert accepted["literal validators (duration, timestamp, regex, homogeneous literals)"] is None  # no probe
+
+
+def test_mutating_admission_policy_agrees_with_kc_mutate(records):
+    rows = {r["object"]: r for r in records["map_agreement"]}
+    assert (
+        rows["cm-no-owner"]["apiserver stored labels"]
+        == rows["cm-no-owner"]["kc.mutate labels"]
+        == {
+            "team": "a",
+            "owner": "unassigned",
+        }
+    )
+    assert rows["cm-owned"]["apiserver stored labels"] == {"owner": "team-a"}
+    assert rows["cm-owned"]["kc.mutate patch"] == []
+
+
+def test_a_spec_level_rule_is_not_ratcheted_when_spec_changes(records):
+    assert records["spec_rule_not_ratcheted"] == {
+        "HTTP": 422,
+        "causes": ["spec: Invalid value: tier must be bronze, silver or gold"],
+    }

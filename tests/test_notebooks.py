@@ -89,17 +89,40 @@ def test_notebook_is_committed_clean(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_notebook_has_the_standard_sections(name):
+def test_notebook_has_the_cookbook_structure(name):
+    """Project Pythia cookbook conventions: numbered title, Overview, Prerequisites table, time to
+    learn, one Imports cell, Exercises, Summary, What's next, Resources and references."""
     nb = json.loads((NOTEBOOKS / f"{name}.ipynb").read_text())
-    md = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+    md_cells = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown"]
+    assert md_cells[0].startswith(f"# {name[:2]} · "), "the title is '# NN · <question>'"
+    md = "\n".join(md_cells)
+    headings = [line for line in md.splitlines() if line.startswith("## ")]
     for heading in (
-        "**Overview",
-        "**Prerequisites",
-        "**Time to learn",
-        "## Try it yourself",
+        "## Overview",
+        "## Prerequisites",
+        "## Imports",
+        "## Exercises",
         "## Summary",
         "## What's next",
-        "## References",
+        "## Resources and references",
     ):
-        assert heading in md, f"{name} lacks {heading!r}"
-    assert "k8slearn.selfcheck" in json.dumps(nb), f"{name} has no self-check"
+        assert heading in headings, f"{name} lacks {heading!r}"
+    order = [
+        headings.index(h)
+        for h in ("## Overview", "## Prerequisites", "## Summary", "## What's next", "## Resources and references")
+    ]
+    assert order == sorted(order), "the cookbook's sections are in order"
+    table_header = [c.strip() for c in md.split("## Prerequisites", 1)[1].split("|")[1:4]]
+    assert table_header == ["Concept", "Importance", "Link"], "Prerequisites is a Concept | Importance | Link table"
+    assert "**Time to learn**" in md
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_notebook_has_three_checked_exercises_with_hidden_solutions(name):
+    nb = json.loads((NOTEBOOKS / f"{name}.ipynb").read_text())
+    solutions = [c for c in nb["cells"] if c["cell_type"] == "code" and "solution" in c["metadata"].get("tags", [])]
+    assert len(solutions) >= 3, f"{name} has {len(solutions)} exercises with solutions; at least three"
+    for cell in solutions:
+        src = "".join(cell["source"])
+        assert cell["metadata"].get("jupyter", {}).get("source_hidden") is True, "solutions are collapsed"
+        assert "assert " in src and "check_" in src, "a solution proves itself with its check function"

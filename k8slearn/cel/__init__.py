@@ -3,6 +3,7 @@
 * :func:`evaluate` / :func:`compile` - CEL with Kubernetes' libraries (engine.py)
 * :func:`validate_crd` - a CRD's ``x-kubernetes-validations`` on an object (crd.py)
 * :func:`admit` - a ValidatingAdmissionPolicy + binding on a request (admission.py)
+* :func:`mutate` - a MutatingAdmissionPolicy's ApplyConfiguration mutations on a request (admission.py)
 * :data:`LIBRARIES` - which library is usable from which Kubernetes release (libraries.py)
 * :class:`CELError` - every error raised here
 """
@@ -19,7 +20,7 @@ def __getattr__(name):  # lazy: the CRD and admission modules are only loaded wh
         from k8slearn.cel import crd
 
         return getattr(crd, name)
-    if name in ("admit", "AdmissionResult"):
+    if name in ("admit", "AdmissionResult", "mutate", "MutationResult"):
         from k8slearn.cel import admission
 
         return getattr(admission, name)

@@ -14,6 +14,9 @@ Rewrites (see docs/cel-engine.md):
 * ``format.dns1123Label()`` etc. -> a global call of the same qualified name.
 * ``cel.@mapInsert(...)`` (emitted by the transformMap/transformMapEntry macros, not bound
   at runtime by cel-expr-python 0.1.3) -> ``@k8s.mapInsert(...)`` implemented in Python.
+* ``Object{f: v}`` and ``Object.a.b{f: v}`` (the typed object literals of a
+  MutatingAdmissionPolicy's ApplyConfiguration, whose types only the apiserver declares) ->
+  the map literal ``{'f': v}``; such expressions are evaluated without type checking.
 The "bind" is the comprehension that cel.bind expands to: empty iteration range, the value
 as accumulator initialiser, ``result`` using the accumulator (cel-spec syntax.proto).
 """
@@ -41,7 +44,7 @@ VALIDATE_IMPL = "@k8s.formatErrors"
 NAMED_IMPL = "@k8s.formatNamed"
 MAP_INSERT_IMPL = "@k8s.mapInsert"
 # words whose presence in the source means the AST may need a rewrite (a cheap pre-filter)
-TRIGGERS = ("validate", "format", "transformMap")
+TRIGGERS = ("validate", "format", "transformMap", "Object")
 
 
 def _classes():
@@ -119,6 +122,13 @@ class _Rewriter:
             for x in e.list_expr.elements:
                 self.visit(x)
         elif kind == "struct_expr":
+            name = e.struct_expr.message_name
+            if name == "Object" or name.startswith("Object."):
+                e.struct_expr.message_name = ""  # an empty message name makes it a map literal
+                for entry in e.struct_expr.entries:
+                    key = entry.field_key
+                    entry.map_key.CopyFrom(self.const(string_value=key))
+                self.changed = True
             for entry in e.struct_expr.entries:
                 if entry.HasField("map_key"):
                     self.visit(entry.map_key)

@@ -291,3 +291,75 @@ def _deny(result, pname, bname, request, message, reason):
     result.code = _REASON_CODE.get(result.reason, 422)
     result.message = f'{resource} "{name}" is forbidden: {text}'
     return result
+
+
+@dataclass
+class MutationResult:
+    matched: bool  # did the policy+binding apply to this request at all
+    patches: list[dict] = field(default_factory=list)  # each ApplyConfiguration expression's value
+    object: dict | None = None  # the request's object with the patches merged in
+
+
+def mutate(
+    policy: dict, binding: dict, request: dict, *, params: Any = None, namespace_object: dict | None = None
+) -> MutationResult:
+    """Evaluate a MutatingAdmissionPolicy's ``ApplyConfiguration`` mutations on ``request``, locally.
+
+    A deliberately small subset of apiserver v0.37.2 pkg/admission/plugin/policy/mutating:
+    matchConstraints, the binding's matchResources, matchConditions (an error counts as no
+    match) and variables are honoured; each ``applyConfiguration.expression`` is evaluated
+    (without type checking: the ``Object{...}`` types are declared only by the apiserver, so
+    the typed literals become maps, see _rewrite.py) and merged into the object by
+    :func:`merge_apply_configuration`. Not covered: JSONPatch mutations, reinvocation,
+    failurePolicy, and server-side apply's list merge keys.
+    """
+    pspec = policy.get("spec") or {}
+    result = MutationResult(matched=False, object=request.get("object"))
+    if not (
+        _match(pspec.get("matchConstraints"), request, namespace_object)
+        and _match((binding.get("spec") or {}).get("matchResources"), request, namespace_object)
+    ):
+        return result
+    obj = json.loads(json.dumps(request.get("object")))
+    base = {
+        "object": obj,
+        "oldObject": request.get("oldObject"),
+        "request": {k: v for k, v in request.items() if k not in ("object", "oldObject")},
+        "params": params,
+        "namespaceObject": namespace_object,
+    }
+    lazy = _Vars(pspec.get("variables"), base)
+
+    def run(expr, check=True):
+        env = dict(base, object=obj, variables=lazy.resolve_for(expr))
+        return cel_compile(expr, env, check=check).evaluate(env)
+
+    for mc in pspec.get("matchConditions") or []:
+        try:
+            if run(mc["expression"]) is not True:
+                return result
+        except CELError:
+            return result
+    result.matched = True
+    for m in pspec.get("mutations") or []:
+        if m.get("patchType") != "ApplyConfiguration":
+            raise CELError(f"k8slearn evaluates ApplyConfiguration mutations only, not {m.get('patchType')!r}")
+        patch = run(m["applyConfiguration"]["expression"], check=False)
+        result.patches.append(patch)
+        obj = merge_apply_configuration(obj, patch)
+    result.object = obj
+    return result
+
+
+def merge_apply_configuration(obj: Any, patch: Any) -> Any:
+    """Merge an apply configuration into ``obj``: maps merge key by key, anything else replaces.
+
+    That is server-side apply for maps (labels, annotations, nested structs) and atomic values;
+    lists with merge keys (containers by name, ...) are merged by the apiserver, not here.
+    """
+    if isinstance(obj, dict) and isinstance(patch, dict):
+        merged = dict(obj)
+        for k, v in patch.items():
+            merged[k] = merge_apply_configuration(obj.get(k), v)
+        return merged
+    return patch

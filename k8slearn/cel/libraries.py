@@ -1,20 +1,27 @@
-"""Which Kubernetes CEL libraries k8slearn provides, and from which release each is usable.
+"""Which CEL libraries Kubernetes v1.37.2 enables, from which version, and what k8slearn provides.
 
-Two sources, both cited:
-* ``introduced`` - the ``IntroducedVersion`` of the library in the apiserver's base CEL
-  environment, staging/src/k8s.io/apiserver/pkg/cel/environment/base.go
-  (https://github.com/kubernetes/kubernetes/blob/master/staging/src/k8s.io/apiserver/pkg/cel/environment/base.go).
-  That is a *compatibility* version: an apiserver only accepts new expressions using a
-  library once its compatibility version (normally its own minor version minus one)
-  reaches it, which is why...
-* ``usable`` - the "Availability" column of the table in "CEL options, language features,
-  and libraries" on https://kubernetes.io/docs/reference/using-api/cel/ , the release from
-  which new expressions may use it.
+Every ``introduced`` value is the ``IntroducedVersion`` (and ``removed`` the ``RemovedVersion``)
+of the library's entry in ``baseOpts`` of the apiserver's base CEL environment at the pinned
+release, staging/src/k8s.io/apiserver/pkg/cel/environment/base.go; ``lines`` holds the lines
+of that entry: https://github.com/kubernetes/kubernetes/blob/v1.37.2/staging/src/k8s.io/apiserver/pkg/cel/environment/base.go
+
+These are *compatibility* versions. An apiserver compiles **new** expressions (a create, or an
+update that changes the expression) with the environment of ``DefaultCompatibilityVersion()``
+(base.go L49-L55), its minimum compatibility version, which defaults to its emulation version
+minus one minor (component-base compatibility/version.go L110-L115). Expressions already
+stored are compiled with every library up to the apiserver's own version. So a library
+introduced at 1.N is accepted in new expressions from 1.N+1 on: that is ``usable``, derived,
+not copied. ``probe`` is one expression using the library, sent to a live apiserver by
+notebook 04 to show which of them it accepts.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+BASE_GO = (
+    "https://github.com/kubernetes/kubernetes/blob/v1.37.2/staging/src/k8s.io/apiserver/pkg/cel/environment/base.go"
+)
 
 
 @dataclass(frozen=True)
@@ -22,170 +29,180 @@ class Library:
     name: str
     functions: tuple[str, ...]
     introduced: str  # base.go IntroducedVersion
-    usable: str  # kubernetes.io availability
+    lines: str  # base.go lines of the entry, e.g. "L94-L99"
     provided: str  # "yes", "partly" or "no" in k8slearn, with the reason in `note`
+    probe: str = ""  # an expression that needs the library (type-checks only with it)
     note: str = ""
+    removed: str = ""  # base.go RemovedVersion, when the entry has one
+
+    @property
+    def usable(self) -> str:
+        """The first release whose apiservers accept new expressions using the library."""
+        major, minor = self.introduced.split(".")
+        return "all" if minor == "0" else f"{major}.{int(minor) + 1}"
+
+    @property
+    def source(self) -> str:
+        return f"{BASE_GO}#{self.lines}"
 
 
 LIBRARIES = (
     Library(
-        "standard macros and functions",
-        ("has", "all", "exists", "exists_one", "map", "filter"),
-        "1.0",
-        "all",
-        "yes",
-        "CEL standard library of cel-cpp",
-    ),
-    Library(
-        "extended strings",
+        "Kubernetes URL, regex (find, findAll)",
         (
-            "charAt",
-            "indexOf",
-            "lastIndexOf",
-            "lowerAscii",
-            "upperAscii",
-            "replace",
-            "split",
-            "join",
-            "substring",
-            "trim",
-            "format",
-            "quote",
-            "reverse",
+            "url",
+            "isURL",
+            "getScheme",
+            "getHost",
+            "getHostname",
+            "getPort",
+            "getEscapedPath",
+            "getQuery",
+            "find",
+            "findAll",
         ),
-        "1.0 (v0), 1.29 (v2)",
-        "1.25-1.30 (v1), 1.30+ (v2)",
-        "yes",
-        "cel-cpp strings extension; cel-cpp has no version switch, so functions newer than the "
-        "release you target are not rejected",
-    ),
-    Library("Kubernetes list", ("isSorted", "sum", "min", "max", "indexOf", "lastIndexOf"), "1.0", "all", "yes"),
-    Library("Kubernetes regex", ("find", "findAll"), "1.0", "all", "yes", "Python re stands in for Go RE2"),
-    Library(
-        "Kubernetes URL",
-        ("url", "isURL", "getScheme", "getHost", "getHostname", "getPort", "getEscapedPath", "getQuery"),
         "1.0",
-        "all",
+        "L58-L85",
         "yes",
-        "urllib.parse stands in for Go net/url",
+        "url('https://a.example:8443').getPort() == '8443' && 'abc 12'.find('[0-9]+') == '12'",
+        "urllib.parse and Python re stand in for Go net/url and RE2",
+    ),
+    Library(
+        "Kubernetes lists v0",
+        ("isSorted", "sum", "min", "max", "indexOf", "lastIndexOf"),
+        "1.0",
+        "L86-L92",
+        "yes",
+        "[1, 2, 3].isSorted() && [1, 2].sum() == 3",
+        "replaced by v1 in environments of version 1.37 and later",
+        removed="1.37",
     ),
     Library(
         "Kubernetes authorizer",
-        ("authorizer",),
+        ("authorizer", "path", "group", "resource", "check", "allowed", "reason", "errored"),
         "1.27",
-        "all",
+        "L93-L98",
         "no",
-        "live-only: needs the apiserver's authorizer, cannot be evaluated locally",
+        "authorizer.group('').resource('pods').check('get').allowed() || true",
+        "live only: needs the apiserver's authorizer",
     ),
     Library(
-        "Kubernetes quantity",
-        (
-            "quantity",
-            "isQuantity",
-            "isInteger",
-            "asInteger",
-            "asApproximateFloat",
-            "sign",
-            "add",
-            "sub",
-            "compareTo",
-            "isLessThan",
-            "isGreaterThan",
-        ),
+        "CEL optional types, cross-type numeric comparisons, Kubernetes quantity",
+        ("optional.of", "optional.none", "orValue", "hasValue", "?.", "1 < 1.5", "quantity", "isLessThan", "compareTo"),
         "1.28",
+        "L99-L106",
+        "partly",
+        "quantity('1Gi').isGreaterThan(quantity('1000Mi')) && optional.of(1).hasValue()",
+        "cross-type numeric comparisons are missing: cel-cpp's checker in cel-expr-python 0.1.3 rejects int < double",
+    ),
+    Library(
+        "literal validators (duration, timestamp, regex, homogeneous literals)",
+        ("ValidateDurationLiterals", "ValidateTimestampLiterals", "ValidateRegexLiterals"),
         "1.29",
+        "L107-L118",
+        "no",
+        "",
+        "compile-time checks, not functions; k8slearn reports bad literals at evaluation instead",
+    ),
+    Library(
+        "CEL extended strings v0",
+        ("charAt", "indexOf", "lowerAscii", "replace", "split", "substring", "trim", "upperAscii"),
+        "1.0",
+        "L119-L126",
         "yes",
+        "'abc'.charAt(1) == 'b'",
+        "",
+        removed="1.29",
     ),
-    Library("CEL optional types", ("optional.of", "optional.none", "orValue", "hasValue", "?."), "1.28", "1.29", "yes"),
     Library(
-        "CEL CrossTypeNumericComparisons",
-        ("1 < 1.5",),
-        "1.28",
+        "CEL extended strings v2",
+        ("join", "quote", "format", "reverse"),
         "1.29",
-        "no",
-        "cel-cpp's checker in cel-expr-python 0.1.3 rejects int < double at compile time",
+        "L127-L132",
+        "yes",
+        "['a', 'b'].join('-') == 'a-b'",
+        "cel-cpp's strings extension has no version switch",
     ),
     Library(
         "CEL sets",
         ("sets.contains", "sets.equivalent", "sets.intersects"),
         "1.29",
-        "1.29+ (docs table has no row; base.go)",
+        "L133-L139",
         "yes",
+        "sets.intersects(['a', 'b'], ['b'])",
     ),
     Library(
-        "Kubernetes IP address",
+        "Kubernetes IP address and CIDR",
         (
             "ip",
             "isIP",
             "family",
             "isCanonical",
-            "isUnspecified",
-            "isLoopback",
-            "isLinkLocalMulticast",
-            "isLinkLocalUnicast",
-            "isGlobalUnicast",
+            "cidr",
+            "isCIDR",
+            "containsIP",
+            "containsCIDR",
+            "masked",
+            "prefixLength",
         ),
         "1.30",
-        "1.31",
+        "L140-L146",
         "yes",
-    ),
-    Library(
-        "Kubernetes CIDR",
-        ("cidr", "isCIDR", "containsIP", "containsCIDR", "ip", "masked", "prefixLength"),
-        "1.30",
-        "1.31",
-        "yes",
+        "cidr('10.0.0.0/8').containsIP(ip('10.1.2.3'))",
     ),
     Library(
         "Kubernetes format",
-        (
-            "format.named",
-            "format.dns1123Label",
-            "format.dns1123Subdomain",
-            "format.dns1035Label",
-            "format.qualifiedName",
-            "format.dns1123LabelPrefix",
-            "format.dns1123SubdomainPrefix",
-            "format.dns1035LabelPrefix",
-            "format.labelValue",
-            "format.uri",
-            "format.uuid",
-            "format.byte",
-            "format.date",
-            "format.datetime",
-            "validate",
-        ),
+        ("format.named", "format.dns1123Label", "format.labelValue", "format.uri", "format.uuid", "validate"),
         "1.31",
-        "1.32",
+        "L147-L153",
         "yes",
-        "type-checked with Kubernetes' signatures; validate/format.named are evaluated through "
-        "an AST rewrite that builds the optional in CEL (cel-expr-python cannot return "
-        "optionals from Python); uri/uuid/byte/date/datetime approximate Go's net/url and "
-        "strfmt checks",
+        "!format.dns1123Label().validate('web-1').hasValue()",
+        "validate/format.named evaluated through an AST rewrite (cel-expr-python cannot return "
+        "optionals from Python); uri/uuid/byte/date/datetime approximate Go's checks",
     ),
     Library(
-        "CEL TwoVarComprehensions",
+        "Kubernetes authorizer selectors",
+        ("fieldSelector", "labelSelector"),
+        "1.31",
+        "L154-L160",
+        "no",
+        "authorizer.group('').resource('pods').fieldSelector('spec.nodeName=n1').check('list').allowed() || true",
+        "live only: needs the apiserver's authorizer",
+    ),
+    Library(
+        "CEL two-variable comprehensions",
         ("all", "exists", "existsOne", "transformList", "transformMap", "transformMapEntry"),
         "1.32",
-        "1.33",
+        "L161-L167",
         "yes",
-        "cel-cpp 'two-var-comprehensions'; cel-expr-python 0.1.3 binds no runtime for "
-        "cel.@mapInsert, so k8slearn renames it in the parsed AST to a Python implementation",
+        "{'a': 1}.transformMap(k, v, v * 10) == {'a': 10}",
+        "cel.@mapInsert is renamed in the parsed AST to a Python implementation",
     ),
     Library(
         "Kubernetes semver",
         ("semver", "isSemver", "major", "minor", "patch", "compareTo", "isLessThan", "isGreaterThan"),
         "1.33",
-        "1.34",
+        "L168-L174",
         "yes",
+        "semver('1.30.2').isLessThan(semver('1.31.0'))",
     ),
     Library(
-        "CEL bindings",
-        ("cel.bind",),
-        "not in base.go",
-        "not listed",
+        "CEL extended lists v3",
+        ("lists.range", "distinct", "flatten", "reverse", "slice", "sort", "sortBy", "first", "last"),
+        "1.34",
+        "L175-L181",
         "no",
-        "cel-cpp ships it, but Kubernetes' base environment does not enable it, so it is off",
+        "[3, 1, 2].sort() == [1, 2, 3]",
+        "not in cel-expr-python 0.1.3",
+    ),
+    Library(
+        "Kubernetes lists v1",
+        ("includes",),
+        "1.37",
+        "L182-L187",
+        "no",
+        "[1, 2, 3].includes(2)",
+        "v0 plus includes; not implemented by k8slearn",
     ),
 )
 
@@ -197,9 +214,11 @@ def table() -> list[dict]:
             name=l.name,
             functions=", ".join(l.functions),
             introduced=l.introduced,
+            removed=l.removed,
             usable=l.usable,
             provided=l.provided,
             note=l.note,
+            source=l.source,
         )
         for l in LIBRARIES
     ]

@@ -186,6 +186,8 @@ class Runtime:
         facts["apiserver_flags"] = flags
         facts["etcd_prefix"] = flag_value(flags, "etcd-prefix", "/registry")
         facts["storage_media_type"] = flag_value(flags, "storage-media-type", "application/vnd.kubernetes.protobuf")
+        with contextlib.suppress(Exception):  # the version etcd's Status RPC reports, as the apiserver reads it
+            facts["etcd_version"] = self.etcd_client().status().version
         return facts
 
     def describe(self) -> str:

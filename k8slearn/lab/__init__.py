@@ -207,6 +207,39 @@ class Lab:
         self._cleanups.append(fn)
         return fn
 
+    def restart_apiserver(self, **options: Any) -> None:
+        """Restart kube-apiserver with other `local.Options` (e.g. ``storage_media_type=...``).
+
+        Live and record mode, local runtime only; the options it found are restored at
+        `lab.close()`, so the cluster is left as found. In replay it does nothing: what the
+        restarted apiserver wrote is in the recording.
+        """
+        if self.mode == "replay":
+            return
+        if self.runtime is None or self.runtime.name != "local":
+            raise K8sLearnError(
+                "restarting kube-apiserver with other options needs the local runtime "
+                "(`k8slearn cluster up --runtime local`), or mode='replay'"
+            )
+        from dataclasses import fields
+
+        from k8slearn.cluster import local
+
+        known = {f.name for f in fields(local.Options)}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise K8sLearnError(f"unknown kube-apiserver option(s) {unknown}; known: {sorted(known)}")
+        current = dict(local.require_state()["options"])
+        if not hasattr(self, "_apiserver_options_found"):
+            self._apiserver_options_found = dict(current)
+
+            def restore() -> None:
+                if local.require_state()["options"] != self._apiserver_options_found:
+                    local.restart_apiserver(local.Options(**self._apiserver_options_found), log=lambda _: None)
+
+            self.on_close(restore)
+        local.restart_apiserver(local.Options(**{**current, **options}), log=lambda _: None)
+
     def pause(self, seconds: float) -> None:
         """Wait for a live cluster to catch up (a no-op in replay, where the answers are recorded)."""
         import time

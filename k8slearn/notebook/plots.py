@@ -17,11 +17,34 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
-__all__ = ["PlotError", "summarize", "count_and_bytes", "managed_fields_share", "share_bars", "byte_ranges"]
+__all__ = [
+    "PlotError",
+    "provenance",
+    "summarize",
+    "count_and_bytes",
+    "managed_fields_share",
+    "share_bars",
+    "byte_ranges",
+]
 
 
 class PlotError(K8sLearnError):
     """The data handed to a plotting helper cannot be drawn; the message says what is missing."""
+
+
+def provenance(source: dict, cluster: dict) -> str:
+    """Where a picture's data comes from, in one line: mode, recording, Kubernetes version.
+
+    ``source`` and ``cluster`` are a Lab's ``lab.source`` and ``lab.cluster``.
+    """
+    kind = str(source.get("provenance") or "?")
+    where = f"replay of recording {source['recording']!r}" if source.get("recording") else kind
+    return f"data: {where}, Kubernetes {cluster.get('kubernetes_version', '?')}"
+
+
+def _label(fig, source: str | None) -> None:
+    if source:
+        fig.text(0.99, 0.005, source, ha="right", va="bottom", fontsize=7, color="#555555")
 
 
 def _need_columns(df, columns):
@@ -46,7 +69,12 @@ def summarize(df: pd.DataFrame, by: str = "resource", *, missing: str = "(none)"
 
 
 def count_and_bytes(
-    df: pd.DataFrame, by: str = "resource", *, top: int | None = 15, title: str | None = None
+    df: pd.DataFrame,
+    by: str = "resource",
+    *,
+    top: int | None = 15,
+    title: str | None = None,
+    source: str | None = None,
 ) -> Figure:
     """Two bar charts side by side: number of keys and bytes stored, per ``by``."""
     import matplotlib.pyplot as plt
@@ -72,7 +100,8 @@ def count_and_bytes(
             ax.text(v, y, f" {int(v):,}", va="center", fontsize=8)
         ax.margins(x=0.18)
     fig.suptitle(title or f"etcd keys and bytes per {by}")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.03 if source else 0, 1, 1))
+    _label(fig, source)
     return fig
 
 
@@ -94,7 +123,12 @@ def managed_fields_share(rows: Iterable[tuple[str, int, int]]) -> pd.DataFrame:
     return frame.sort_values("share", ascending=False)
 
 
-def share_bars(table: pd.DataFrame, *, title: str = "Share of stored bytes that is metadata.managedFields") -> Figure:
+def share_bars(
+    table: pd.DataFrame,
+    *,
+    title: str = "Share of stored bytes that is metadata.managedFields",
+    source: str | None = None,
+) -> Figure:
     """Stacked horizontal bars (managed vs. the rest) from ``managed_fields_share``'s table."""
     import matplotlib.pyplot as plt
 
@@ -111,7 +145,8 @@ def share_bars(table: pd.DataFrame, *, title: str = "Share of stored bytes that 
     ax.set_xlabel("bytes")
     ax.set_title(title, pad=24)
     ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False, fontsize=8)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.03 if source else 0, 1, 1))
+    _label(fig, source)
     return fig
 
 
@@ -119,12 +154,19 @@ _RANGE_COLOURS = ["#4477aa", "#66ccee", "#228833", "#ccbb44", "#ee6677", "#aa337
 
 
 def byte_ranges(
-    ranges: Iterable[tuple[int, int, str]], size: int, *, title: str = "Where the bytes of one stored value go"
+    ranges: Iterable[tuple[int, int, str]],
+    size: int,
+    *,
+    title: str = "Where the bytes of one stored value go",
+    source: str | None = None,
 ) -> Figure:
-    """One row per (start, end, label) byte range, drawn at its offset: a map of the value.
+    """A map of one value: each (start, end, label) byte range at its offset, and its size.
 
-    ``ranges`` is what ``codec.annotate_envelope`` returns (or a selection of it).
-    Zero-length ranges are drawn as a thin tick so they stay visible.
+    ``ranges`` is what ``codec.annotate_envelope`` returns (or a selection of it). The left
+    panel draws each range at its offset on a linear axis (where it sits); the right panel
+    draws its length on a log axis, so that 1-byte tags and 2-byte strings stay as visible as
+    the message of several hundred bytes. Zero-length ranges get a thin tick on the left and
+    no bar on the right.
     """
     import matplotlib.pyplot as plt
 
@@ -136,15 +178,26 @@ def byte_ranges(
     bad = [r for r in ranges if not (0 <= r[0] <= r[1] <= size)]
     if bad:
         raise PlotError(f"range(s) {bad[:3]} fall outside 0..{size}")
-    fig, ax = plt.subplots(figsize=(10, 0.9 + 0.32 * len(ranges)))
-    for i, (start, end, _label) in enumerate(ranges):
+    fig, (ax, ax_len) = plt.subplots(
+        1, 2, figsize=(12, 1.1 + 0.32 * len(ranges)), sharey=True, gridspec_kw={"width_ratios": [3, 2]}
+    )
+    for i, (start, end, _label_text) in enumerate(ranges):
+        colour = _RANGE_COLOURS[i % len(_RANGE_COLOURS)]
         width = max(end - start, size / 400)
-        ax.barh(i, width, left=start, color=_RANGE_COLOURS[i % len(_RANGE_COLOURS)])
-        ax.text(start + width, i, f" {end - start} B", va="center", fontsize=8)
+        ax.barh(i, width, left=start, color=colour)
+        if end > start:
+            ax_len.barh(i, end - start, color=colour)
+            ax_len.text(end - start, i, f" {end - start} B", va="center", fontsize=8)
+        else:
+            ax_len.text(1, i, " 0 B", va="center", fontsize=8)
     ax.set_yticks(range(len(ranges)), [f"[{s}:{e}] {label}"[:60] for s, e, label in ranges], fontsize=8)
     ax.invert_yaxis()
-    ax.set_xlim(0, size * 1.08)
+    ax.set_xlim(0, size * 1.02)
     ax.set_xlabel(f"byte offset (the value is {size} bytes)")
-    ax.set_title(title)
-    fig.tight_layout()
+    ax_len.set_xscale("log")
+    ax_len.set_xlim(0.8, size * 4)
+    ax_len.set_xlabel("length in bytes (log scale)")
+    fig.suptitle(title)
+    fig.tight_layout(rect=(0, 0.03 if source else 0, 1, 1))
+    _label(fig, source)
     return fig
