@@ -195,13 +195,11 @@ def live_etcd(live_url):
 LIVE = pytest.mark.live
 
 
-def raw_get(api, path: str, params=(), accept: str = "application/json") -> tuple[int, bytes]:
+def raw_get(api, path: str, params=()) -> tuple[int, bytes]:
     """GET `path` through the official client's connection (its TLS and credentials), unparsed."""
-    from urllib.parse import urlencode
+    from k8slearn.lab import get_raw
 
-    url = api.configuration.host + path + (f"?{urlencode(list(params))}" if params else "")
-    resp = api.call_api("GET", url, header_params={"Accept": accept})
-    return resp.status, resp.read()
+    return get_raw(api, path, **dict(params))
 
 
 def one_context_kubeconfig(path: Path, context: str, server: str) -> Path:

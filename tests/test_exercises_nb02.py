@@ -28,7 +28,13 @@ class FakeApi:
 
 
 def fake_lab(answer=lambda path, query: (404, {"kind": "Status"})):
-    return SimpleNamespace(api=FakeApi(answer), _namespaces=[NS])
+    api = FakeApi(answer)
+
+    def get_raw(path, **query):
+        response = api.call_api(*api.param_serialize("GET", path, query_params=list(query.items())))
+        return response.status, response.data
+
+    return SimpleNamespace(api=api, get_raw=get_raw, _namespaces=[NS])
 
 
 def items_at(*rvs):

@@ -43,6 +43,11 @@ class _Lab:
     def __init__(self):
         self.api = _Api()
 
+    def get_raw(self, path, **params):
+        from k8slearn.lab import get_raw
+
+        return get_raw(self.api, path, **params)
+
 
 @pytest.fixture
 def lab():

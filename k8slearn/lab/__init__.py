@@ -112,6 +112,18 @@ def describe_error(e: BaseException) -> str:
     return f"{type(e).__name__}: {e}"
 
 
+def get_raw(api: ApiClient, path: str, **params: Any) -> tuple[int, bytes]:
+    """GET `path?params` through `api` (its TLS, credentials and, in replay, its transcript),
+    unparsed: (HTTP status, body bytes). For what the typed API methods hide: a watch stream as
+    sent, error Statuses, byte counts (uncompressed JSON is asked for, so they are the body's own).
+    """
+    from urllib.parse import urlencode
+
+    url = api.configuration.host + path + (f"?{urlencode(params)}" if params else "")
+    resp = api.call_api("GET", url, header_params={"Accept": "application/json", "Accept-Encoding": "identity"})
+    return resp.status, resp.read()
+
+
 class Lab:
     """Everything a notebook needs; see the module docstring."""
 
@@ -239,6 +251,12 @@ class Lab:
 
             self.on_close(restore)
         local.restart_apiserver(local.Options(**{**current, **options}), log=lambda _: None)
+
+    def get_raw(self, path: str, **params: Any) -> tuple[int, bytes]:
+        """GET `path` with query `params` through the official client, unparsed: see `get_raw`."""
+        if self.api is None:
+            raise K8sLearnError("this lab has no API client: it is closed, or connect() did not finish")
+        return get_raw(self.api, path, **params)
 
     def pause(self, seconds: float) -> None:
         """Wait for a live cluster to catch up (a no-op in replay, where the answers are recorded)."""

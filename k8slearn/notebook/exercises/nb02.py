@@ -31,16 +31,8 @@ def _namespaces(lab) -> list[str]:
 
 
 def _get(lab, path: str, **query: str) -> tuple[int, dict]:
-    request = lab.api.param_serialize(
-        "GET",
-        path,
-        query_params=list(query.items()),
-        header_params={"Accept": "application/json"},
-        auth_settings=["BearerToken"],
-    )
-    response = lab.api.call_api(*request)
-    response.read()
-    return response.status, json.loads(response.data.decode())
+    status, body = lab.get_raw(path, **query)
+    return status, json.loads(body)
 
 
 def check_list_vs_items(lab, answer: Any) -> Verdict:

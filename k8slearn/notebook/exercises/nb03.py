@@ -20,9 +20,8 @@ SHOWN_REFUSAL = "sendInitialEvents requires setting resourceVersionMatch to NotO
 
 def _list_configmaps(lab: Any, namespace: str) -> dict:
     """A consistent LIST (resourceVersion unset) of the namespace's ConfigMaps, as JSON."""
-    url = f"{lab.api.configuration.host}/api/v1/namespaces/{namespace}/configmaps"
-    resp = lab.api.call_api("GET", url, header_params={"Accept": "application/json", "Accept-Encoding": "identity"})
-    return json.loads(resp.read())
+    _, body = lab.get_raw(f"/api/v1/namespaces/{namespace}/configmaps")
+    return json.loads(body)
 
 
 def _is_marker(event: Any) -> bool:
