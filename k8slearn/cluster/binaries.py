@@ -15,6 +15,7 @@ names the pinned release. `build()` builds what is missing into the cache, keyed
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -130,12 +131,25 @@ def group_dir(group: Group) -> Path:
 
 
 def version_of(path: Path, program: str) -> str | None:
-    """What `program --version` says (first line), or None if it does not run."""
+    """What `program --version` says (first line), or None if it does not run.
+
+    Asked once per file as it is on disk (path, size, modification time): every LocalEtcd start
+    and every `find()` would otherwise start the program again just to read its version.
+    """
+    try:
+        st = Path(path).stat()
+    except OSError:
+        return None
+    return _version_of(str(path), program, st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=64)
+def _version_of(path: str, program: str, _size: int, _mtime_ns: int) -> str | None:
     args = {"kubectl": ["version", "--client"], "etcdctl": ["version"], "etcdutl": ["version"]}.get(
         program, ["--version"]
     )
     try:
-        out = subprocess.run([str(path), *args], capture_output=True, text=True, timeout=30)
+        out = subprocess.run([path, *args], capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired):
         return None
     text = (out.stdout + out.stderr).strip()
