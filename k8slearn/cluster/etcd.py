@@ -15,6 +15,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from k8slearn.errors import NotRecorded
@@ -215,3 +216,24 @@ def txn(
 def current_revision(client: Any) -> int:
     """etcd's current revision: the header revision of the smallest read."""
     return client.get_response(b"\0", limit=1, keys_only=True).header.revision
+
+
+def save_snapshot(client: Any, path: str | Path, timeout: float = 600) -> Path:
+    """Stream etcd's Maintenance/Snapshot into `path` (what `etcdctl snapshot save` does): the
+    bbolt database followed by its SHA-256. Written to a side file and renamed when complete."""
+    from pyetcd.etcdrpc import rpc_pb2
+
+    path = Path(path)
+    part = path.with_name(path.name + ".part")
+    try:
+        with open(part, "wb") as f:
+            stream = client.maintenancestub.Snapshot(
+                rpc_pb2.SnapshotRequest(), timeout, credentials=client.call_credentials, metadata=client.metadata
+            )
+            for resp in stream:
+                f.write(resp.blob)
+        part.replace(path)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    return path
