@@ -113,8 +113,9 @@ class Bucket:
         """The names of the nested buckets."""
         return [e.key for e in self.items() if e.bucket]
 
-    def pages(self) -> Iterator[int]:
-        """The page ids this bucket's tree occupies (overflow pages included), nested buckets too."""
+    def pages(self) -> Iterator[tuple[int, int, int]]:
+        """(page id, flags, overflow) of each page heading this bucket's tree, nested buckets too;
+        a page with overflow n also occupies the n pages after it."""
         if self.inline is not None:
             for e in self.items():
                 if e.bucket:
@@ -175,9 +176,7 @@ class BoltFile:
         if m0 is not None:
             psize = m0.page_size
         else:  # bbolt, too, falls back to probing for page 1 when page 0 is damaged
-            psize = next(
-                (p for p in (4096, 8192, 16384, 65536, 1024, 2048) if self._read_meta(p, 1) is not None), 0
-            )
+            psize = next((p for p in (4096, 8192, 16384, 65536, 1024, 2048) if self._read_meta(p, 1) is not None), 0)
         m1 = self._read_meta(psize, 1) if psize else None
         valid = [m for m in (m0, m1) if m is not None]
         if not valid:
@@ -243,14 +242,14 @@ class BoltFile:
         else:
             raise BoltError(f"{self.path} is corrupt: page {pgid} in a bucket's tree has flags {flags:#x}")
 
-    def _tree_pages(self, pgid: int, depth: int) -> Iterator[int]:
+    def _tree_pages(self, pgid: int, depth: int) -> Iterator[tuple[int, int, int]]:
         if depth > self.MAX_DEPTH:
             raise BoltError(f"{self.path} is corrupt: its B+tree is deeper than {self.MAX_DEPTH} (a loop?)")
         page, flags, off = self._page_bytes(pgid)
-        overflow = PAGE_HEADER.unpack_from(page, 0)[3]
-        yield from range(pgid, pgid + overflow + 1)
+        _pid, _f, count, overflow = PAGE_HEADER.unpack_from(page, 0)
+        yield pgid, flags, overflow
         if flags == BRANCH:
-            for child in self._branch_children(page, PAGE_HEADER.unpack_from(page, 0)[2]):
+            for child in self._branch_children(page, count):
                 yield from self._tree_pages(child, depth + 1)
         else:
             for e in self._leaf_items(page, off, pgid):
@@ -303,7 +302,8 @@ class BoltFile:
         if self.meta.freelist not in (0, NO_FREELIST):
             _off, _f, _c, overflow = self.page(self.meta.freelist)
             used.update(range(self.meta.freelist, self.meta.freelist + overflow + 1))
-        used.update(self.root().pages())
+        for pgid, _flags, overflow in self.root().pages():
+            used.update(range(pgid, pgid + overflow + 1))
         return used
 
     def close(self) -> None:

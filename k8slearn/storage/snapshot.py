@@ -452,7 +452,7 @@ class Snapshot:
         """(revision, resource, deleted) of every change in revision order: who writes when."""
         from k8slearn.storage import keys as keymod
 
-        out = []
+        out: list[tuple[int, str, bool]] = []
         cache: dict[bytes, str] = {}
         for k, changes in self._index.items():
             if k not in cache:
