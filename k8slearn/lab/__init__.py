@@ -4,6 +4,7 @@
     lab.api      the official kubernetes ApiClient (live cluster, or answered from a recording)
     lab.etcd     the cluster's etcd keyspace (live, or a real local etcd loaded from a recording)
     lab.sandbox  a fresh real local etcd that is yours to break
+    lab.etcd_snapshot()  a snapshot file of the cluster's etcd (live) or the recorded one (replay)
     lab.source   where the data comes from (provenance)
 
 Notebook code is the same in every mode: only `connect` knows which one is in use.
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from k8slearn.cluster.etcd import Etcd
     from k8slearn.cluster.live import Runtime
     from k8slearn.cluster.localetcd import LocalEtcd
+    from k8slearn.storage.snapshot import Snapshot
 
 MODES = ("auto", "live", "replay", "record")
 RECORD_MIME = "application/vnd.k8slearn.recording.record+json"
@@ -188,13 +190,54 @@ class Lab:
         return ExpectedError(types)
 
     # -------------------------------------------------------------- resources
-    def sandbox(self) -> LocalEtcd:
-        """A fresh, empty, real etcd on loopback (stopped by `lab.close()`): `.client()`, `.endpoint`."""
-        from k8slearn.cluster.localetcd import LocalEtcd
+    def sandbox(self, snapshot: str | os.PathLike | None = None) -> LocalEtcd:
+        """A fresh, empty, real etcd on loopback (stopped by `lab.close()`): `.client()`, `.endpoint`.
+        With `snapshot` (a snapshot file's path), it starts holding that snapshot's keyspace and history."""
+        from k8slearn.cluster.localetcd import LocalEtcd, restore_snapshot
 
-        s = LocalEtcd(name="sandbox").start()
+        s = restore_snapshot(snapshot, name="sandbox") if snapshot else LocalEtcd(name="sandbox").start()
         self._resources.callback(s.stop)
         return s
+
+    def etcd_snapshot(self) -> Snapshot:
+        """A snapshot of the cluster's etcd opened with k8slearn's reader (closed by `lab.close()`).
+
+        Live: taken now through etcd's Maintenance/Snapshot stream (what `etcdctl snapshot save`
+        does). Record: the same, and a redacted, compressed copy goes into the recording.
+        Replay: the recorded one.
+        """
+        import shutil
+        import tempfile
+
+        from k8slearn.cluster.etcd import save_snapshot
+        from k8slearn.recording import snapshot as recsnap
+        from k8slearn.storage.snapshot import Snapshot
+
+        tmp = Path(tempfile.mkdtemp(prefix="k8slearn-snapshot-"))
+        self._resources.callback(shutil.rmtree, tmp, ignore_errors=True)
+        if self.mode == "replay":
+            path = recsnap.load(Path(self.source["notebook_dir"]), tmp)
+        else:
+            if self.etcd is None:
+                raise K8sLearnError("this lab has no etcd client: it is closed, or connect() did not finish")
+            from datetime import UTC, datetime
+
+            taken = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            path = save_snapshot(self.etcd.client, tmp / "etcd-snapshot.db")
+            if self.mode == "record":
+                info = {
+                    "provenance": "recorded",
+                    "how": "etcd Maintenance/Snapshot stream (as `etcdctl snapshot save`), by lab.etcd_snapshot()",
+                    "taken": taken,
+                    "etcd_version": self.etcd.client.status().version,
+                    "runtime": self.source.get("runtime"),
+                    "redaction": "k8slearn.recording.snapshot.redact_snapshot: Secret data outside k8slearn-* "
+                    "namespaces replaced at every revision, unreachable pages zeroed, SHA-256 recomputed",
+                }
+                recsnap.store(path, Path(self.source["record_dir"]), info)
+        snap = Snapshot(path)
+        self._resources.callback(snap.close)
+        return snap
 
     def namespace(self, name: str) -> str:
         """Create (if needed) a `k8slearn-` namespace for this notebook; deleted by `lab.close()`."""
@@ -321,6 +364,7 @@ def _replay(lab: Lab):
         summary=f"{prov.get('provenance')} recording {rec.name!r}: {prov.get('summary', '')}",
         etcd=f"local etcd {etcd_version(server.binary)} on loopback, loaded with "
         f"{len(base) + len(mine)} recorded writes (revision {final})",
+        notebook_dir=str(nb),
     )
 
 
@@ -380,6 +424,7 @@ def _record(lab: Lab):
         "runtime": rt.name,
         "summary": f"recording {rt.describe()} into {out}",
         "etcd": rt.etcd_description(),
+        "record_dir": str(out),
     }
 
 

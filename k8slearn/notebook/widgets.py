@@ -13,7 +13,7 @@ import html
 
 from k8slearn.errors import K8sLearnError
 
-__all__ = ["WidgetError", "render", "KeyBrowser"]
+__all__ = ["WidgetError", "render", "KeyBrowser", "RevisionBrowser", "render_revision", "revision_diff"]
 
 HEX_BYTES = 160  # bytes of hex view shown per value
 
@@ -112,5 +112,87 @@ class KeyBrowser:
             return self.text
         kv = self._kvs[key]
         self.text = render(kv.key, kv.value, mod_revision=getattr(kv, "mod_revision", None), hex_bytes=self.hex_bytes)
+        self.output.value = f"<pre style='margin:0'>{html.escape(self.text)}</pre>"
+        return self.text
+
+
+def _shown(version) -> object:
+    """What a revision shows: the decoded object (None for a deletion, the text of a plain value)."""
+    if getattr(version, "deleted", False):
+        return None
+    from k8slearn.storage import codec
+
+    try:
+        d = codec.decode(version.value)
+    except codec.DecodeError as e:
+        return f"(not decodable: {e})"
+    return d.obj if d.encoding != "encrypted" else f"(encrypted by {d.provider!r})"
+
+
+def revision_diff(before, after, *, context: int = 2) -> str:
+    """A unified diff of two decoded objects as YAML ("" when equal); None stands for "absent"."""
+    import difflib
+
+    def lines(obj) -> list[str]:
+        if obj is None:
+            return []
+        return (obj if isinstance(obj, str) else _yaml(obj)).splitlines()
+
+    return "\n".join(difflib.unified_diff(lines(before), lines(after), "before", "after", n=context, lineterm=""))
+
+
+def render_revision(history, index: int) -> str:
+    """The text the revision browser shows for `history[index]`: its bookkeeping, the diff against
+    the revision before it, then the whole object."""
+    if not 0 <= index < len(history):
+        raise WidgetError(f"revision index {index} is outside the history's 0..{len(history) - 1}")
+    v = history[index]
+    prev = _shown(history[index - 1]) if index else None
+    now = _shown(v)
+    head = f"{v.key}\nrevision {v.mod_revision}" + (
+        " — deleted" if v.deleted else f": version {v.version}, created at {v.create_revision}, {len(v.value)} bytes"
+    )
+    diff = revision_diff(prev, now) if index else "(the oldest revision in the file: nothing to compare with)"
+    body = "" if now is None else (now if isinstance(now, str) else _yaml(now))
+    diff = diff or "(no change in the decoded object)"
+    return f"{head}\n\n--- diff against the revision before ---\n{diff}\n\n--- object ---\n{body}"
+
+
+class RevisionBrowser:
+    """A slider over the revisions of one key: each position shows that revision's object and its
+    diff against the one before. ``history`` is what ``Snapshot.history(key)`` returns (oldest
+    first). ``.widget`` is what to display; ``.show(revision)`` moves the slider and returns the
+    text shown (the notebook calls it too, so the output is computed under papermill)."""
+
+    def __init__(self, history, *, initial: int | None = None):
+        import ipywidgets as w
+
+        self.history = list(history)
+        if not self.history:
+            raise WidgetError("no revisions to browse: pass Snapshot.history(key) of a key the snapshot holds")
+        self.revisions = [v.mod_revision for v in self.history]
+        if initial is not None and initial not in self.revisions:
+            raise WidgetError(f"revision {initial} is not among this key's revisions {self.revisions}")
+        self.text = ""
+        self.slider = w.SelectionSlider(
+            options=self.revisions,
+            value=initial if initial is not None else self.revisions[-1],
+            description="revision",
+            continuous_update=False,
+            layout=w.Layout(width="95%"),
+        )
+        self.output = w.HTML(layout=w.Layout(max_height="480px", overflow="auto", border="1px solid #ccc"))
+        self.widget = w.VBox([self.slider, self.output])
+        self.slider.observe(lambda change: self.show(change["new"]), names="value")
+        self.show(self.slider.value)
+
+    def show(self, revision: int) -> str:
+        """Show `revision` (moving the slider) and return the text shown."""
+        if revision not in self.revisions:
+            raise WidgetError(f"revision {revision} is not among this key's revisions; pick one of .revisions")
+        if self.slider.value != revision:
+            self.slider.value = revision  # the observer calls show(revision) again, which renders
+            return self.text
+        self.text = render_revision(self.history, self.revisions.index(revision))
         self.output.value = f"<pre style='margin:0'>{html.escape(self.text)}</pre>"
         return self.text
