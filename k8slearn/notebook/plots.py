@@ -25,6 +25,8 @@ __all__ = [
     "managed_fields_share",
     "share_bars",
     "byte_ranges",
+    "page_map",
+    "writes_by_resource",
 ]
 
 
@@ -200,4 +202,78 @@ def byte_ranges(
     fig.suptitle(title)
     fig.tight_layout(rect=(0, 0.03 if source else 0, 1, 1))
     _label(fig, source)
+    return fig
+
+
+PAGE_COLOURS = {
+    "meta": "#cc3311",
+    "freelist": "#ee7733",
+    "branch": "#0077bb",
+    "leaf": "#33bbee",
+    "overflow": "#009988",
+    "unused": "#dddddd",
+}
+
+
+def page_map(kinds: list[str], *, source: str | None = None, width: int = 64) -> Figure:
+    """The pages of a bbolt file as a grid of coloured cells, one per page, in file order
+    (``BoltFile.page_kinds()``)."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
+
+    if not kinds:
+        raise PlotError("no pages to draw")
+    names = list(PAGE_COLOURS)
+    unknown = sorted(set(kinds) - set(names))
+    if unknown:
+        raise PlotError(f"unknown page kinds {unknown}; known: {names}")
+    rows = -(-len(kinds) // width)
+    grid = np.full(rows * width, np.nan)
+    grid[: len(kinds)] = [names.index(k) for k in kinds]
+    fig, ax = plt.subplots(figsize=(8, max(1.2, 0.14 * rows + 0.8)))
+    ax.imshow(
+        grid.reshape(rows, width),
+        cmap=ListedColormap(list(PAGE_COLOURS.values())),
+        vmin=0,
+        vmax=len(names) - 1,
+        aspect="auto",
+        interpolation="nearest",
+    )
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(f"{len(kinds)} pages, {width} per row, in file order")
+    counts = {k: kinds.count(k) for k in names}
+    ax.legend(
+        handles=[Patch(color=PAGE_COLOURS[k], label=f"{k} ({counts[k]})") for k in names if counts[k]],
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1),
+        fontsize=8,
+        frameon=False,
+    )
+    _label(fig, source)
+    fig.tight_layout()
+    return fig
+
+
+def writes_by_resource(timeline: list[tuple[int, str, bool]], *, top: int = 6, source: str | None = None) -> Figure:
+    """Cumulative changes per resource against the revision (``Snapshot.timeline()``): who writes most."""
+    from collections import Counter
+
+    import matplotlib.pyplot as plt
+
+    if not timeline:
+        raise PlotError("no changes to draw")
+    busiest = [r for r, _ in Counter(r for _, r, _ in timeline).most_common(top)]
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    for res in busiest:
+        revs = [rev for rev, r, _ in timeline if r == res]
+        ax.step(revs, range(1, len(revs) + 1), where="post", label=f"{res} ({len(revs)})")
+    ax.set_xlabel("etcd revision")
+    ax.set_ylabel("changes so far")
+    ax.legend(fontsize=8, frameon=False)
+    ax.set_title(f"the {len(busiest)} resources with the most changes in the snapshot")
+    _label(fig, source)
+    fig.tight_layout()
     return fig

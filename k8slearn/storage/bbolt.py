@@ -306,6 +306,21 @@ class BoltFile:
             used.update(range(pgid, pgid + overflow + 1))
         return used
 
+    def page_kinds(self) -> list[str]:
+        """What each page of the file is: meta, branch, leaf, overflow (the continuation of a large
+        value), freelist, or unused (free, or left from older transactions)."""
+        kinds = ["unused"] * self.meta.high_water
+        kinds[0] = kinds[1] = "meta"
+        if self.meta.freelist not in (0, NO_FREELIST):
+            _off, _f, _c, overflow = self.page(self.meta.freelist)
+            for p in range(self.meta.freelist, self.meta.freelist + overflow + 1):
+                kinds[p] = "freelist"
+        for pgid, flags, overflow in self.root().pages():
+            kinds[pgid] = "branch" if flags == BRANCH else "leaf"
+            for p in range(pgid + 1, pgid + overflow + 1):
+                kinds[p] = "overflow"
+        return kinds
+
     def close(self) -> None:
         """Unmap and close the file."""
         if getattr(self, "buf", None) is not None:
