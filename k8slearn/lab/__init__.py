@@ -231,6 +231,7 @@ class Lab:
                     "taken": taken,
                     "etcd_version": self.etcd.client.status().version,
                     "runtime": self.source.get("runtime"),
+                    "kubernetes": self.cluster.get("kubernetes_version"),
                     "redaction": "k8slearn.recording.snapshot.redact_snapshot: Secret data outside k8slearn-* "
                     "namespaces replaced at every revision, unreachable pages zeroed, SHA-256 recomputed",
                 }

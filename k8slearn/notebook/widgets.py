@@ -116,8 +116,9 @@ class KeyBrowser:
         return self.text
 
 
-def _shown(version) -> object:
-    """What a revision shows: the decoded object (None for a deletion, the text of a plain value)."""
+def _shown(version, managed_fields: bool = False) -> object:
+    """What a revision shows: the decoded object (None for a deletion, the text of a plain value);
+    without `metadata.managedFields` unless asked (every write changes their times)."""
     if getattr(version, "deleted", False):
         return None
     from k8slearn.storage import codec
@@ -126,7 +127,13 @@ def _shown(version) -> object:
         d = codec.decode(version.value)
     except codec.DecodeError as e:
         return f"(not decodable: {e})"
-    return d.obj if d.encoding != "encrypted" else f"(encrypted by {d.provider!r})"
+    if d.encoding == "encrypted":
+        return f"(encrypted by {d.provider!r})"
+    obj = d.obj
+    if not managed_fields and isinstance(obj, dict) and isinstance(obj.get("metadata"), dict):
+        if "managedFields" in obj["metadata"]:
+            obj = dict(obj, metadata={k: v for k, v in obj["metadata"].items() if k != "managedFields"})
+    return obj
 
 
 def revision_diff(before, after, *, context: int = 2) -> str:
@@ -141,16 +148,23 @@ def revision_diff(before, after, *, context: int = 2) -> str:
     return "\n".join(difflib.unified_diff(lines(before), lines(after), "before", "after", n=context, lineterm=""))
 
 
-def render_revision(history, index: int) -> str:
+def render_revision(history, index: int, *, managed_fields: bool = False) -> str:
     """The text the revision browser shows for `history[index]`: its bookkeeping, the diff against
-    the revision before it, then the whole object."""
+    the revision before it, then the whole object (`metadata.managedFields` left out unless asked)."""
     if not 0 <= index < len(history):
         raise WidgetError(f"revision index {index} is outside the history's 0..{len(history) - 1}")
     v = history[index]
-    prev = _shown(history[index - 1]) if index else None
-    now = _shown(v)
-    head = f"{v.key}\nrevision {v.mod_revision}" + (
-        " — deleted" if v.deleted else f": version {v.version}, created at {v.create_revision}, {len(v.value)} bytes"
+    prev = _shown(history[index - 1], managed_fields) if index else None
+    now = _shown(v, managed_fields)
+    head = (
+        f"{v.key}"
+        + ("" if managed_fields else " (metadata.managedFields left out)")
+        + f"\nrevision {v.mod_revision}"
+        + (
+            " — deleted"
+            if v.deleted
+            else f": version {v.version}, created at {v.create_revision}, {len(v.value)} bytes"
+        )
     )
     diff = revision_diff(prev, now) if index else "(the oldest revision in the file: nothing to compare with)"
     body = "" if now is None else (now if isinstance(now, str) else _yaml(now))
@@ -164,9 +178,10 @@ class RevisionBrowser:
     first). ``.widget`` is what to display; ``.show(revision)`` moves the slider and returns the
     text shown (the notebook calls it too, so the output is computed under papermill)."""
 
-    def __init__(self, history, *, initial: int | None = None):
+    def __init__(self, history, *, initial: int | None = None, managed_fields: bool = False):
         import ipywidgets as w
 
+        self.managed_fields = managed_fields
         self.history = list(history)
         if not self.history:
             raise WidgetError("no revisions to browse: pass Snapshot.history(key) of a key the snapshot holds")
@@ -193,6 +208,6 @@ class RevisionBrowser:
         if self.slider.value != revision:
             self.slider.value = revision  # the observer calls show(revision) again, which renders
             return self.text
-        self.text = render_revision(self.history, self.revisions.index(revision))
+        self.text = render_revision(self.history, self.revisions.index(revision), managed_fields=self.managed_fields)
         self.output.value = f"<pre style='margin:0'>{html.escape(self.text)}</pre>"
         return self.text

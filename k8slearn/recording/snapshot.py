@@ -81,12 +81,17 @@ def redact_value_same_length(key: str, value: bytes) -> bytes:
             obj["data"][k] = base64.b64encode(_filler(len(base64.b64decode(v)))).decode()
         ann = (obj.get("metadata") or {}).get("annotations") or {}
         name = "kubectl.kubernetes.io/last-applied-configuration"
-        if name in ann:
-            ann[name] = _filler(len(ann[name].encode())).decode()
         media = {"protobuf": "application/vnd.kubernetes.protobuf", "json": "application/json"}[d.encoding]
-        new = codec.encode(obj, media)
-        if len(new) == len(value):
-            return new
+        size = len(ann[name].encode()) if name in ann else 0
+        for _attempt in range(4):  # escapes (JSON) and varint lengths (protobuf) shift the size: adjust the filler
+            if name in ann:
+                ann[name] = _filler(max(size, 0)).decode()
+            new = codec.encode(obj, media)
+            if len(new) == len(value):
+                return new
+            if name not in ann:
+                break
+            size += len(value) - len(new)
     except Exception:  # noqa: BLE001 - anything unreadable is overwritten whole below
         pass
     return _filler(len(value), FILLER_TEXT)
