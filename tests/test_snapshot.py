@@ -294,3 +294,33 @@ def test_etcdutl_agrees_on_revision_and_keys(history):
             assert status["totalKey"] == sum(snap.buckets().values())
         else:  # 3.7 counts the keys live at the newest revision (etcdutl/snapshot/v3_snapshot.go Status)
             assert status["totalKey"] == len(snap.keys())
+
+
+# ---------------------------------------------------------------- the suite's real control plane
+from conftest import LIVE  # noqa: E402
+
+
+@LIVE
+def test_reader_agrees_with_the_control_planes_etcd(live_etcd, tmp_path):
+    """A snapshot of the etcd under the real kube-apiserver (after whatever ran before): the
+    reader's keyspace equals etcd's own ranges at several revisions, values and bookkeeping."""
+    from k8slearn.storage.codec import decode
+
+    c = live_etcd.client
+    etcdmod.save_snapshot(c, tmp_path / "cp.db")
+    with Snapshot(tmp_path / "cp.db") as snap:
+        assert snap.revision <= etcdmod.current_revision(c)
+        # the apiserver compacts at the revision it saw 5 minutes earlier: the last 100 are kept
+        start = max(snap.oldest, snap.revision - 100)
+        for rev in sorted({start, (start + snap.revision) // 2, snap.revision - 1, snap.revision}):
+            assert _mine(snap, "", rev) == _etcd_range_all(c, rev), f"revision {rev}"
+        # every stored object in the snapshot decodes as the apiserver wrote it
+        for kv in snap.keys(prefix="/registry/namespaces/"):
+            assert decode(kv.value).kind == "Namespace"
+        lease = snap.history("/registry/leases/kube-node-lease/k8slearn-worker")
+        assert len(lease) >= 1 and all(not v.deleted for v in lease)
+
+
+def _etcd_range_all(c, revision: int) -> list[tuple]:
+    resp = c.get_response(b"\0", range_end=b"\0", revision=revision, sort_order="ascend", sort_target="key")
+    return [(kv.key.decode(), kv.value, kv.create_revision, kv.mod_revision, kv.version, kv.lease) for kv in resp.kvs]
