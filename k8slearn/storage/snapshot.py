@@ -116,7 +116,7 @@ def _kv_message(raw: bytes) -> Any:
         raise SnapshotError(f"a value in the key bucket is not an etcd KeyValue message: {e}") from None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Change:
     """One entry of the key bucket: a put or a deletion of `key` at revision (main, sub)."""
 
@@ -278,9 +278,21 @@ class Snapshot:
     # -------------------------------------------------------------- the key bucket
     def changes(self) -> Iterator[Change]:
         """Every entry of the key bucket in revision order, streamed (values not read)."""
-        for e in self._key.items():
-            main, sub, deleted = parse_revision(e.key)
-            yield Change(main, sub, deleted, _key_of(e.value), len(e.value), e.value_offset)
+        buf = self.db.buf
+        unpack = REV.unpack_from
+        for raw, off, size, _bucket in self._key.scan():
+            n = len(raw)
+            if n == 17 and raw[8] == 0x5F:
+                main, _, sub = unpack(raw)
+                deleted = False
+            else:
+                main, sub, deleted = parse_revision(raw)
+            # the etcd key is the KeyValue's first field (tag 0x0a, a one- or two-byte length)
+            if size > 3 and buf[off] == 0x0A and buf[off + 1] < 0x80 and off + 2 + buf[off + 1] <= off + size:
+                key = bytes(buf[off + 2 : off + 2 + buf[off + 1]])
+            else:
+                key = _key_of(buf[off : off + size])
+            yield Change(main, sub, deleted, key, size, off)
 
     @cached_property
     def _index(self) -> dict[bytes, list[Change]]:
