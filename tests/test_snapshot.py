@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import LIVE
 from k8slearn.cluster import etcd as etcdmod
 from k8slearn.cluster.localetcd import LocalEtcd, etcd_version
 from k8slearn.storage import bbolt
@@ -297,7 +298,6 @@ def test_etcdutl_agrees_on_revision_and_keys(history):
 
 
 # ---------------------------------------------------------------- the suite's real control plane
-from conftest import LIVE  # noqa: E402
 
 
 @LIVE
@@ -324,3 +324,19 @@ def test_reader_agrees_with_the_control_planes_etcd(live_etcd, tmp_path):
 def _etcd_range_all(c, revision: int) -> list[tuple]:
     resp = c.get_response(b"\0", range_end=b"\0", revision=revision, sort_order="ascend", sort_target="key")
     return [(kv.key.decode(), kv.value, kv.create_revision, kv.mod_revision, kv.version, kv.lease) for kv in resp.kvs]
+
+
+def test_cli_text_output_names_what_it_shows(history):
+    _server, _c, tmp, facts = history
+    f = str(tmp / "after.db")
+    out = _cli(f, "info")
+    assert out.returncode == 0 and f"revision    {facts['after']}" in out.stdout
+    assert f"compacted   {facts['compact_at']}" in out.stdout and "buckets" in out.stdout
+    out = _cli(f, "history", "/registry/leases/kube-node-lease/n1")
+    assert out.stdout.splitlines()[0].split() == ["MOD", "SUB", "CREATE", "VERSION", "BYTES", "DELETED"]
+    out = _cli(f, "get", "/registry/leases/kube-node-lease/n1")
+    assert out.stdout.startswith("# /registry/leases/kube-node-lease/n1 at revision") and "after 4" in out.stdout
+    out = _cli(f, "analyze", "--compact-at", str(facts["after"]))
+    assert "a compaction at revision" in out.stdout and "largest objects:" in out.stdout
+    out = _cli(f, "--no-verify", "keys", "--prefix", "/registry/leases/")
+    assert out.stdout.rstrip().endswith(f"1 keys at revision {facts['after']}")
