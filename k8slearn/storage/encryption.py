@@ -160,6 +160,46 @@ def parse_config(doc: Any, resource: str = "secrets") -> Config:
     return Config((), (Provider("identity"),))
 
 
+def all_configs(doc: Any) -> list[Config]:
+    """Every `resources` entry of an EncryptionConfiguration, in order."""
+    import yaml
+
+    if isinstance(doc, (str, bytes)):
+        doc = yaml.safe_load(doc)
+    parse_config(doc)  # the same checks
+    return [
+        Config(tuple(e.get("resources") or []), tuple(_provider(p) for p in e.get("providers") or []))
+        for e in doc.get("resources") or []
+    ]
+
+
+def resource_of(etcd_key: str | None) -> str:
+    """The resource an etcd key belongs to (``/registry/secrets/NS/NAME`` -> ``secrets``); secrets without a key."""
+    if not etcd_key:
+        return "secrets"
+    parts = [p for p in etcd_key.split("/") if p]
+    return parts[1] if len(parts) > 1 else parts[0]
+
+
+def decrypt_with_file_config(
+    value: bytes, doc: Any, etcd_key: str | None, kms: Mapping[str, KMSDecrypt] | None = None
+) -> Decrypted:
+    """`decrypt` with the entry of `doc` for the key's resource; if that entry cannot read the
+    value, every other entry is tried (a resource whose name the key does not tell exactly)."""
+    first = parse_config(doc, resource_of(etcd_key))
+    try:
+        return decrypt(value, first, etcd_key, kms)
+    except EncryptionError as error:
+        for cfg in all_configs(doc):
+            if cfg.providers == first.providers:
+                continue
+            try:
+                return decrypt(value, cfg, etcd_key, kms)
+            except EncryptionError:
+                continue
+        raise error from None
+
+
 # ------------------------------------------------------------------ reading a stored value
 
 
