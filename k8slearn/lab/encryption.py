@@ -80,7 +80,7 @@ def use_encryption(lab: Lab, doc: dict | None) -> None:
     _restart(lab, doc)
     if len(used) == 0 and not lab.__dict__.get("_encryption_unwind"):
         # registered after restart_apiserver's own restore, so it runs before it at close
-        lab._encryption_unwind = True
+        lab.__dict__["_encryption_unwind"] = True
         lab.on_close(lambda: use_encryption(lab, None))
     used.append(doc)
 
@@ -130,13 +130,13 @@ def rewrite_secrets(lab: Lab, namespace: str | None = None) -> list[dict]:
     listed = v1.list_namespaced_secret(namespace) if namespace else v1.list_secret_for_all_namespaces()
     out = []
     for s in listed.items:
-        before = s.metadata.resource_version
-        after = v1.replace_namespaced_secret(s.metadata.name, s.metadata.namespace, s)
+        meta: Any = s.metadata
+        after: Any = v1.replace_namespaced_secret(meta.name, meta.namespace, s)
         out.append(
             {
-                "namespace": s.metadata.namespace,
-                "name": s.metadata.name,
-                "before": int(before),
+                "namespace": meta.namespace,
+                "name": meta.name,
+                "before": int(meta.resource_version),
                 "after": int(after.metadata.resource_version),
             }
         )
