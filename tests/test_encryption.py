@@ -261,3 +261,35 @@ def test_decode_cli_decrypts_then_decodes(tmp_path, capsys):
     assert main(["decode", str(tmp_path / "v.bin"), "--encryption-config", str(tmp_path / "bad.yaml")]) == 1
     err = capsys.readouterr().err
     assert err.startswith("k8slearn: could not decrypt: secretbox") and "Traceback" not in err
+
+
+def test_unwind_config_puts_identity_first_and_keeps_every_key():
+    from k8slearn.lab.encryption import _unwind_config, config
+
+    k = [{"name": n, "secret": b64(bytes([i]) * 32)} for i, n in enumerate(("a", "b", "c"))]
+    docs = [
+        config({"aescbc": {"keys": [k[0]]}}, {"identity": {}}),
+        config({"aescbc": {"keys": [k[1], k[0]]}}, {"secretbox": {"keys": [k[2]]}}, {"identity": {}}),
+        config({"kms": {"apiVersion": "v2", "name": "p", "endpoint": "unix:///s"}}, {"identity": {}}),
+    ]
+    parsed = enc.parse_config(_unwind_config(docs))
+    assert parsed.writer == "identity"
+    assert [(p.type, [key.name for key in p.keys], p.name) for p in parsed.providers] == [
+        ("identity", [], ""),
+        ("aescbc", ["a", "b"], ""),
+        ("secretbox", ["c"], ""),
+        ("kms", [], "p"),
+    ]
+
+
+def test_remember_replays_values_in_order_and_says_when_it_runs_out():
+    from k8slearn.errors import NotRecorded
+    from k8slearn.lab import Lab
+
+    lab = Lab("replay", "test", "scratch")
+    lab._remembered = {"calls": [[1], [1, 2]]}
+    assert lab.remember("calls", lambda: 1 / 0) == [1]
+    assert lab.remember("calls", lambda: 1 / 0) == [1, 2]
+    with pytest.raises(NotRecorded, match="record this notebook again"):
+        lab.remember("calls", lambda: 1 / 0)
+    lab.close()

@@ -26,6 +26,12 @@ def _colour(label: str) -> str:
     return "#bab0ac"
 
 
+def _short(label: str) -> str:
+    """A part's name short enough for its block: prefix, IV, nonce, tag, or the cipher's name."""
+    first = label.split(" ")[0]
+    return {"GCM": "tag", "Poly1305": "tag", "protobuf": "EncryptedObject"}.get(first, first)
+
+
 def layout_figure(values: Mapping[str, bytes]):
     """A matplotlib Figure: for each named value, its parts as `k8slearn.storage.encryption.inspect` reads them."""
     import matplotlib.pyplot as plt
@@ -38,12 +44,9 @@ def layout_figure(values: Mapping[str, bytes]):
         for part in enc.parts:
             width = part.end - part.start
             ax.barh(y, width, left=part.start, color=_colour(part.label), edgecolor="white", height=0.6)
-            short = part.label.split(" (")[0] if width > 20 else ""
-            ax.text(
-                part.start + width / 2, y, f"{short}\n{width} B" if short else "", ha="center", va="center", fontsize=7
-            )
+            ax.text(part.start + width / 2, y, f"{_short(part.label)}\n{width} B", ha="center", va="center", fontsize=7)
     ax.set_yticks(range(len(rows)), [f"{name}\n({n} bytes)" for name, _, n in reversed(rows)])
-    ax.set_xlabel("byte offset in the value etcd holds")
+    ax.set_xlabel("byte offset in the value etcd holds (prefix: provider and key; then what each cipher stores)")
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
     return fig
