@@ -205,13 +205,30 @@ class Lab:
 
         guard_namespace(name)
         v1 = client.CoreV1Api(self.api)
-        try:
-            body = {"metadata": {"name": name, "labels": {"app.kubernetes.io/part-of": "k8slearn"}}}
-            # a plain dict on purpose: the client sends it as written, and replay matches those bytes
-            v1.create_namespace(body)  # type: ignore[arg-type]
-        except client.ApiException as e:
-            if e.status != 409:
-                raise
+        body = {"metadata": {"name": name, "labels": {"app.kubernetes.io/part-of": "k8slearn"}}}
+        for _ in range(180):
+            try:
+                # a plain dict on purpose: the client sends it as written, and replay matches those bytes
+                v1.create_namespace(body)  # type: ignore[arg-type]
+                break
+            except client.ApiException as e:
+                if e.status != 409:
+                    raise
+            # it exists; if an earlier run's copy is still being deleted, wait until it is gone
+            try:
+                phase = getattr(v1.read_namespace(name).status, "phase", None)
+            except client.ApiException as e:
+                if e.status != 404:
+                    raise
+                phase = None
+            if phase == "Active":
+                break
+            self.pause(1)
+        else:
+            raise K8sLearnError(
+                f"namespace {name} is still being deleted after 3 minutes",
+                "is kube-controller-manager running? `k8slearn cluster status`",
+            )
         self._namespaces.append(name)
         return name
 
