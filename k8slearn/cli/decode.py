@@ -19,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "decode",
         help="decode one value stored in etcd by kube-apiserver",
         description="Decode one value kube-apiserver stored in etcd (protobuf, JSON, YAML, CBOR, "
-        "text; encrypted values are recognised, not decrypted) and print the object. "
+        "text; encrypted values are recognised, and decrypted with --encryption-config) and print the object. "
         "Reads a file, or stdin, e.g. from `etcdctl get KEY --print-value-only`.",
     )
     p.add_argument("file", nargs="?", help="file holding the raw value (default: stdin)")
@@ -35,6 +35,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--kubernetes-version",
         metavar="VERSION",
         help="use a fetched release schema (k8slearn schema fetch) instead of the built-in one",
+    )
+    p.add_argument(
+        "--encryption-config",
+        metavar="CONFIG",
+        help="an EncryptionConfiguration (kube-apiserver's --encryption-provider-config): decrypt first, "
+        "then decode (kms v2: asks the plugin at the configured endpoint)",
+    )
+    p.add_argument(
+        "--key",
+        metavar="ETCD_KEY",
+        help="the etcd key the value was read from, e.g. /registry/secrets/NS/NAME (aesgcm and kms authenticate it)",
     )
     p.set_defaults(func=cmd_decode)
 
@@ -62,6 +73,10 @@ def cmd_decode(args: argparse.Namespace) -> int:
     from k8slearn.storage.codec import DecodeError, annotate_envelope, decode, hexdump, to_json
 
     value = read_input(args.file)
+    if getattr(args, "encryption_config", None):
+        from k8slearn.cli.decrypt import decrypt_input
+
+        value = decrypt_input(value, args.encryption_config, args.key)
     schema = schema_for(args.kubernetes_version)
     try:
         d = decode(value, schema=schema)

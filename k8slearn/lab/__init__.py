@@ -141,6 +141,7 @@ class Lab:
         self._namespaces: list[str] = []
         self._cleanups: list = []
         self._recorded: dict = {}
+        self._remembered: dict[str, list] = {}  # record: values kept by remember(); replay: read back
         self._closed = False
         atexit.register(self.close)
 
@@ -248,13 +249,30 @@ class Lab:
 
         guard_namespace(name)
         v1 = client.CoreV1Api(self.api)
-        try:
-            body = {"metadata": {"name": name, "labels": {"app.kubernetes.io/part-of": "k8slearn"}}}
-            # a plain dict on purpose: the client sends it as written, and replay matches those bytes
-            v1.create_namespace(body)  # type: ignore[arg-type]
-        except client.ApiException as e:
-            if e.status != 409:
-                raise
+        body = {"metadata": {"name": name, "labels": {"app.kubernetes.io/part-of": "k8slearn"}}}
+        for _ in range(180):
+            try:
+                # a plain dict on purpose: the client sends it as written, and replay matches those bytes
+                v1.create_namespace(body)  # type: ignore[arg-type]
+                break
+            except client.ApiException as e:
+                if e.status != 409:
+                    raise
+            # it exists; if an earlier run's copy is still being deleted, wait until it is gone
+            try:
+                phase = getattr(v1.read_namespace(name).status, "phase", None)
+            except client.ApiException as e:
+                if e.status != 404:
+                    raise
+                phase = None
+            if phase == "Active":
+                break
+            self.pause(1)
+        else:
+            raise K8sLearnError(
+                f"namespace {name} is still being deleted after 3 minutes",
+                "is kube-controller-manager running? `k8slearn cluster status`",
+            )
         self._namespaces.append(name)
         return name
 
@@ -301,6 +319,42 @@ class Lab:
         if self.api is None:
             raise K8sLearnError("this lab has no API client: it is closed, or connect() did not finish")
         return get_raw(self.api, path, **params)
+
+    def remember(self, name: str, fn: Callable[[], Any]) -> Any:
+        """`fn()` live; in record mode also kept in the recording, and in replay read back from it
+        (the n-th call with `name` gets the n-th value). For what is neither API nor etcd: a KMS
+        plugin's log."""
+        if self.mode == "replay":
+            kept = self._remembered.get(name) or []
+            if not kept:
+                from k8slearn.errors import NotRecorded
+
+                raise NotRecorded(f"the recording holds no (more) values for {name!r}; record this notebook again")
+            return kept.pop(0)
+        value = fn()
+        if self.mode == "record":
+            self._remembered.setdefault(name, []).append(json.loads(json.dumps(value)))
+        return value
+
+    def use_encryption(self, config: dict | None) -> None:
+        """Restart kube-apiserver with this EncryptionConfiguration (None: decrypt every Secret and
+        restore what was found); see k8slearn.lab.encryption. No restart in replay."""
+        from k8slearn.lab import encryption
+
+        encryption.use_encryption(self, config)
+
+    def kms_plugin(self, name: str, keks: dict[str, bytes]):
+        """Start the notebook's KMS v2 plugin (k8slearn.cluster.kmsplugin) beside kube-apiserver;
+        stopped by `close()`. In replay its log comes from the recording."""
+        from k8slearn.lab import encryption
+
+        return encryption.kms_plugin(self, name, keks)
+
+    def rewrite_secrets(self, namespace: str | None = None) -> list[dict]:
+        """A no-op update of every Secret (of `namespace`): re-encrypts the stale ones."""
+        from k8slearn.lab import encryption
+
+        return encryption.rewrite_secrets(self, namespace)
 
     def pause(self, seconds: float) -> None:
         """Wait for a live cluster to catch up (a no-op in replay, where the answers are recorded)."""
@@ -350,6 +404,8 @@ def _replay(lab: Lab):
     mine = etcdlog.read_ops(nb / "etcd.jsonl")
     final = etcdlog.apply_ops(client, base + mine)
     reads = json.loads((nb / "reads.json").read_text()) if (nb / "reads.json").is_file() else []
+    if (nb / "values.json").is_file():
+        lab._remembered = json.loads((nb / "values.json").read_text())
     lab.etcd = etcdmod.Etcd(
         client,
         prefix=lab.cluster.get("etcd_prefix", "/registry"),
@@ -414,6 +470,8 @@ def _record(lab: Lab):
             (out / "api.yaml").write_text("interactions: []\nversion: 1\n")
         etcdlog.write_ops(out / "etcd.jsonl", ops.stop(end))
         (out / "reads.json").write_text(json.dumps(pins.revisions) + "\n")
+        if lab._remembered:
+            (out / "values.json").write_text(json.dumps(lab._remembered, indent=1) + "\n")
 
     lab._resources.callback(finish)
     lab.api = api

@@ -5,7 +5,8 @@ request body, a value stored in etcd: in a namespace named `k8slearn-*` (the not
 Secrets) it is kept as it is, so replay shows what live showed; anywhere else `data` values
 become base64("REDACTED"), `stringData` values "REDACTED", and the
 `kubectl.kubernetes.io/last-applied-configuration` annotation (which would repeat them) goes.
-Encrypted stored values are kept: they cannot be read without the key, which is never recorded.
+An encrypted stored value outside those namespaces keeps its prefix (provider and key name) and
+loses its ciphertext: notebook 05's demo keys are public, so its ciphertext could be read.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import json
 
 REDACTED = base64.b64encode(b"REDACTED").decode()
 CURRICULUM_NAMESPACE = "k8slearn-"
+ENCRYPTED_NOT_RECORDED = b"k8slearn: ciphertext not recorded (a Secret outside k8slearn-* namespaces)"
 
 
 def _curriculum_object(obj: dict) -> bool:
@@ -83,8 +85,8 @@ def redact_stored_value(key: str, value: bytes) -> bytes:
     """A stored Secret outside the curriculum's namespaces with its data replaced by REDACTED.
 
     Re-encoded as it was stored (protobuf or JSON), so replay decodes it like any other value.
-    An encrypted value is kept: its ciphertext cannot be read without the key, which is never
-    recorded.
+    An encrypted value keeps its prefix (which provider and key wrote it) and its ciphertext is
+    replaced: the curriculum's encryption keys are public demo keys.
     """
     if "/secrets/" not in key or curriculum_secret(key):
         return value
@@ -93,7 +95,7 @@ def redact_stored_value(key: str, value: bytes) -> bytes:
     try:
         d = codec.decode(value)
         if d.encoding == "encrypted":
-            return value
+            return b":".join(value.split(b":", 5)[:5]) + b":" + ENCRYPTED_NOT_RECORDED
         obj = redact_secret(d.obj)
         media = {
             "protobuf": "application/vnd.kubernetes.protobuf",
