@@ -64,6 +64,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_decode.py
 	$(BIN)/python benchmarks/bench_cel.py
 	$(BIN)/python benchmarks/bench_control_plane.py
+	$(BIN)/python benchmarks/bench_watchlist.py
 
 ## make record: start the local control plane, re-record every notebook into data/recordings/
 record: cluster

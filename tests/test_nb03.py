@@ -49,3 +49,13 @@ def test_gate_on(records):
 def test_exercise_solutions(records):
     assert records["exercise_stream"] == ["ADDED"] * 3 + ["BOOKMARK"]
     assert records["exercise_refusal"] == ["Forbidden: sendInitialEvents is forbidden for list"]
+
+
+def test_informer_sections(records):
+    assert records["resume_versions"] == {"official_after_initial_is_oldest": True, "informer_waits_for_marker": True}
+    shapes = records["timeline_shapes"]
+    assert shapes["ListWatch, LIST resourceVersion=0"] == ["LIST", "SYNCED"]
+    assert shapes["ListWatch, consistent LIST, pages of 100"] == ["LIST"] * 4 + ["SYNCED"]
+    assert shapes["watchList"] == ["ADDED", "ADDED", "…", "ADDED", "MARKER", "SYNCED"]
+    assert records["fallback"] == ["FALLBACK", "LIST", "SYNCED"]
+    assert records["benchmark_runs_checked"] is True
