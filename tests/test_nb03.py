@@ -59,3 +59,8 @@ def test_informer_sections(records):
     assert shapes["watchList"] == ["ADDED", "ADDED", "…", "ADDED", "MARKER", "SYNCED"]
     assert records["fallback"] == ["FALLBACK", "LIST", "SYNCED"]
     assert records["benchmark_runs_checked"] is True
+
+
+def test_etcd_analogue_and_informer_exercise(records):
+    assert records["etcd_analogue"] == {"progress_after_last_event": True, "compacted_cancels": True}
+    assert records["exercise_informer"] == ["cm-1", "cm-3", "kube-root-ca.crt"]

@@ -77,3 +77,28 @@ def test_timed_in_replay_returns_the_kept_value_and_labels_it(monkeypatch, tmp_p
     with pytest.raises(FixtureMissing, match="no timing 'other'"):
         lab.timed("other", lambda api: None)
     lab.close()
+
+
+def test_etcd_watch_from_a_revision_progress_and_compaction():
+    """etcd's analogue on a real local etcd: replay after a revision, a progress response newer
+    than the last event, and a watch from a compacted revision cancelled."""
+    from k8slearn.cluster.localetcd import LocalEtcd
+    from k8slearn.informer import etcdwatch
+
+    with LocalEtcd(name="wl-test") as server:
+        c = server.client()
+        for k in "ab":
+            c.put(f"/p/{k}", "1")
+        rev, items = etcdwatch.list_prefix(c, "/p/")
+        assert [k for k, _ in items] == ["/p/a", "/p/b"]
+
+        def writes():
+            c.put("/p/c", "1")
+            c.put("/q", "1")
+
+        got = etcdwatch.watch_from(c, "/p/", rev + 1, during=writes, request_progress=True, seconds=0.3)
+        assert [e for r in got for e in r["events"]] == [("PUT", "/p/c", rev + 1)]
+        assert [r["revision"] for r in got if not r["created"] and not r["events"]][-1] == rev + 2
+        c.compact(rev + 2)
+        gone = etcdwatch.watch_from(c, "/p/", rev, seconds=0.3)
+        assert any(r["canceled"] and r["compact_revision"] == rev + 2 for r in gone)
