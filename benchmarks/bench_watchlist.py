@@ -55,17 +55,17 @@ def machine() -> dict:
     }
 
 
-def run_one(path: str, strategy: str, count: int, api, pid) -> dict:
+def run_one(path: str, strategy: str, count: int, api, pid, watch_timeout: int) -> dict:
     from k8slearn.informer.measure import ApiserverSampler
 
     time.sleep(2.0)  # let the apiserver settle after the previous run
     load = os.getloadavg()
     with ApiserverSampler(api, pid) as sampler:
         proc = subprocess.run(
-            [sys.executable, "-m", "k8slearn.informer.measure", path, strategy, str(count)],
+            [sys.executable, "-m", "k8slearn.informer.measure", path, strategy, str(count), str(watch_timeout)],
             capture_output=True,
             text=True,
-            timeout=1800,
+            timeout=2400,
         )
     if proc.returncode != 0:
         raise RuntimeError(f"measurement failed: {proc.stderr.strip().splitlines()[-1:]}")
@@ -73,6 +73,8 @@ def run_one(path: str, strategy: str, count: int, api, pid) -> dict:
     out["apiserver"] = sampler.result()
     out["load_average_before"] = [round(x, 2) for x in load]
     out["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+    out["command"] = "python benchmarks/bench_watchlist.py " + " ".join(sys.argv[1:])
+    out["finished"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return out
 
 
@@ -99,6 +101,9 @@ def main() -> int:
     ap.add_argument("--size", type=int, default=1024, help="bytes of data per ConfigMap")
     ap.add_argument("--out", type=Path, help="write the figures and their provenance to this JSON file")
     ap.add_argument("--use-running", action="store_true", help="use the running control plane")
+    ap.add_argument("--strategies", nargs="+", default=None, help="listwatch, watchlist (default both)")
+    ap.add_argument("--watch-timeout", type=int, default=300, help="each watch's timeoutSeconds (client-go: 300-600)")
+    ap.add_argument("--append", action="store_true", help="add the runs to the --out file instead of replacing it")
     args = ap.parse_args()
     tmp = None
     if not args.use_running:
@@ -117,6 +122,9 @@ def main() -> int:
     started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     print(f"machine: {machine()}", flush=True)
     results: list[dict] = []
+    earlier: dict | None = None
+    if args.append and args.out and args.out.is_file():
+        earlier = json.loads(args.out.read_text())
     try:
         state = local.up(log=lambda m: None) if not args.use_running else local.require_state()
         pid = state["pids"]["kube-apiserver"]
@@ -128,26 +136,28 @@ def main() -> int:
                 print(f"created {n} ConfigMaps of {args.size} B in {made.seconds:.1f} s", flush=True)
                 path = f"/api/v1/namespaces/{NAMESPACE}/configmaps"
                 for k in args.informers:
-                    for strategy in STRATEGIES:
-                        r = run_one(path, strategy, k, api, pid)
+                    for strategy in args.strategies or STRATEGIES:
+                        r = run_one(path, strategy, k, api, pid, args.watch_timeout)
                         r["n"] = n
                         results.append(r)
                         show(n, r)
                         if args.out:
-                            write(args, started, versions, results)
+                            write(args, started, versions, results, earlier=earlier)
     finally:
         if not args.use_running:
             local.down(log=lambda m: None)
             if tmp:
                 shutil.rmtree(tmp, ignore_errors=True)
     if args.out:
-        write(args, started, versions, results, complete=True)
+        write(args, started, versions, results, complete=True, earlier=earlier)
         print(f"wrote {args.out}")
     return 0
 
 
-def write(args, started: str, versions: dict, results: list[dict], complete: bool = False) -> None:
-    doc = {
+def write(
+    args, started: str, versions: dict, results: list[dict], complete: bool = False, earlier: dict | None = None
+) -> None:
+    doc: dict = {
         "provenance": {
             "what": "ListWatch vs watchList informers (k8slearn.informer) against the local control plane",
             "command": "python benchmarks/bench_watchlist.py " + " ".join(sys.argv[1:]),
@@ -165,6 +175,10 @@ def write(args, started: str, versions: dict, results: list[dict], complete: boo
         },
         "runs": results,
     }
+    if earlier is not None:  # --append: keep the earlier provenance, list this invocation beside it
+        prov = dict(earlier["provenance"])
+        prov["appended"] = [*prov.get("appended", []), doc["provenance"]]
+        doc = {"provenance": prov, "runs": earlier["runs"] + results}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(doc, indent=1) + "\n")
 

@@ -162,7 +162,7 @@ def start_together(
 
 
 def _child(argv: list[str] | None = None) -> int:
-    """`python -m k8slearn.informer.measure PATH STRATEGY COUNT [WATCHLIST_RV]`: one measurement in a
+    """`python -m k8slearn.informer.measure PATH STRATEGY COUNT [WATCH_TIMEOUT]`: one measurement in a
     process of its own (the benchmark's way to get this client's peak memory), printed as JSON."""
     import json
     import resource
@@ -172,13 +172,15 @@ def _child(argv: list[str] | None = None) -> int:
 
     args = argv if argv is not None else sys.argv[1:]
     path, strategy, count = args[0], args[1], int(args[2])
+    watch_timeout = int(args[3]) if len(args) > 3 else 300  # client-go's reflector: 5 to 10 minutes
     api = live.api_client(live.LOCAL_CONTEXT)
     import os
 
     from k8slearn.cluster.local import rss_bytes
 
     before = rss_bytes(os.getpid())
-    out = start_together(api, path, strategy, count, watch_timeout=60)
+    out = start_together(api, path, strategy, count, timeout=1800, watch_timeout=watch_timeout)
+    out["watch_timeout"] = watch_timeout
     out["client_rss_before"] = before
     out["client_peak_rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
     print(json.dumps(out))
