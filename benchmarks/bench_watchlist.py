@@ -21,6 +21,7 @@ because it changes them.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -112,7 +113,7 @@ def main() -> int:
         os.environ["KUBECONFIG"] = str(tmp / "kubeconfig")
     os.environ.pop("K8SLEARN_ALLOW_CONTEXT", None)
     from k8slearn.cluster import binaries, live, local
-    from k8slearn.informer import STRATEGIES
+    from k8slearn.informer import STRATEGIES, bulk
     from k8slearn.informer.bulk import bulk_configmaps
 
     missing = [n for n in local.ORDER if binaries.find(n) is None]
@@ -132,7 +133,14 @@ def main() -> int:
         versions = binaries.versions()
         print("programs: " + ", ".join(f"{k} {v}" for k, v in versions.items()), flush=True)
         for n in sorted(args.n):
-            with bulk_configmaps(api, NAMESPACE, n, size=args.size) as made:
+            # on its own control plane the objects go with it (`down` removes its etcd), so the
+            # namespace is deleted only on a running one
+            objects = (
+                bulk_configmaps(api, NAMESPACE, n, size=args.size)
+                if args.use_running
+                else contextlib.nullcontext(bulk.create(api, NAMESPACE, n, size=args.size))
+            )
+            with objects as made:
                 print(f"created {n} ConfigMaps of {args.size} B in {made.seconds:.1f} s", flush=True)
                 path = f"/api/v1/namespaces/{NAMESPACE}/configmaps"
                 for k in args.informers:
