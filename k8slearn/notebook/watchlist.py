@@ -121,6 +121,7 @@ def benchmark_rows(doc: dict) -> list[dict]:
                 "apiserver_heap_peak_mib": mib(a["heap_peak"]),
                 "apiserver_heap_increase_mib": mib(max(0, (a["heap_peak"] or 0) - (a["heap_before"] or 0))),
                 "load": r["load_average_before"][0],
+                "watch_timeout": r.get("watch_timeout"),
             }
         )
     return rows
