@@ -65,6 +65,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_cel.py
 	$(BIN)/python benchmarks/bench_control_plane.py
 	$(BIN)/python benchmarks/bench_snapshot.py
+	$(BIN)/python benchmarks/bench_watchlist.py
 
 ## make record: start the local control plane, re-record every notebook into data/recordings/
 record: cluster

@@ -222,3 +222,55 @@ def test_refusal_wrong(lab, wrong, capsys):
     assert not nb03.check_refused_watchlist(lab, wrong)
     assert "❌" in capsys.readouterr().out
     assert lab.api.calls == []
+
+
+# ------------------------------------------------------------------ exercise 4
+
+
+class _Informer:
+    """Shaped like k8slearn.informer.Informer after a watch-list sync of the stub namespace."""
+
+    def __init__(self, strategy="watchlist", marker=True, fell_back=None, items=ITEMS, path=None):
+        import threading
+        from types import SimpleNamespace
+
+        self.strategy, self.fell_back = strategy, fell_back
+        self.path = path or f"/api/v1/namespaces/{NS}/configmaps"
+        self.synced = threading.Event()
+        self.synced.set()
+        self.store = {f"{NS}/{n}": {"metadata": {"name": n, "resourceVersion": str(rv)}} for n, rv in items}
+        whats = ["ADDED"] * len(items) + (["MARKER"] if marker else []) + ["SYNCED"]
+        self.timeline = [SimpleNamespace(what=w) for w in whats]
+
+
+def test_informer_none_sends_nothing(lab, capsys):
+    assert not nb03.check_informer_store(lab, None)
+    assert lab.api.calls == [] and "⏳" in capsys.readouterr().out
+
+
+def test_informer_right(lab):
+    assert nb03.check_informer_store(lab, _Informer())
+
+
+def _unsynced():
+    inf = _Informer()
+    inf.synced.clear()
+    return inf
+
+
+@pytest.mark.parametrize(
+    "wrong",
+    [
+        "informer",
+        _Informer(strategy="listwatch"),
+        _Informer(marker=False),
+        _Informer(fell_back="HTTP 422"),
+        _Informer(items=ITEMS[:2]),
+        _Informer(items=[("cm-1", 700)] + ITEMS[1:]),
+        _Informer(path="/api/v1/namespaces/default/configmaps"),
+        _unsynced(),
+    ],
+)
+def test_informer_wrong(lab, wrong, capsys):
+    assert not nb03.check_informer_store(lab, wrong)
+    assert "❌" in capsys.readouterr().out

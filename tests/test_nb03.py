@@ -49,3 +49,18 @@ def test_gate_on(records):
 def test_exercise_solutions(records):
     assert records["exercise_stream"] == ["ADDED"] * 3 + ["BOOKMARK"]
     assert records["exercise_refusal"] == ["Forbidden: sendInitialEvents is forbidden for list"]
+
+
+def test_informer_sections(records):
+    assert records["resume_versions"] == {"official_after_initial_is_oldest": True, "informer_waits_for_marker": True}
+    shapes = records["timeline_shapes"]
+    assert shapes["ListWatch, LIST resourceVersion=0"] == ["LIST", "SYNCED"]
+    assert shapes["ListWatch, consistent LIST, pages of 100"] == ["LIST"] * 4 + ["SYNCED"]
+    assert shapes["watchList"] == ["ADDED", "ADDED", "…", "ADDED", "MARKER", "SYNCED"]
+    assert records["fallback"] == ["FALLBACK", "LIST", "SYNCED"]
+    assert records["benchmark_runs_checked"] is True
+
+
+def test_etcd_analogue_and_informer_exercise(records):
+    assert records["etcd_analogue"] == {"progress_after_last_event": True, "compacted_cancels": True}
+    assert records["exercise_informer"] == ["cm-1", "cm-3", "kube-root-ca.crt"]

@@ -356,6 +356,53 @@ class Lab:
 
         return encryption.rewrite_secrets(self, namespace)
 
+    def timed(self, name: str, measure: Callable[[ApiClient], Any]) -> dict:
+        """Run a timing measurement `measure(api)` (JSON-able result), the same in every mode.
+
+        Live: measured now. Record: measured now on a client that bypasses the recorder (which
+        would deliver each stream whole at its end), and kept in the recording's `timed.json`.
+        Replay: the kept result. Returns {"value": ..., "source": "measured in this run" or
+        "recorded <date> on <machine>"}, so a notebook can label what it shows."""
+        import platform
+        from datetime import UTC, datetime
+
+        if self.mode == "replay":
+            kept = self._timed_file()
+            data = json.loads(kept.read_text()) if kept and kept.is_file() else {}
+            if name not in data:
+                raise FixtureMissing(
+                    f"the recording holds no timing {name!r} for notebook {self.notebook!r}",
+                    hint=f"re-record it with `k8slearn record {self.notebook}`",
+                )
+            entry = data[name]
+            return {"value": entry["value"], "source": f"recorded {entry['when']} on {entry['machine']}"}
+        if self.api is None:
+            raise K8sLearnError("this lab has no API client: it is closed, or connect() did not finish")
+        api = self.api
+        if self.mode == "record":
+            from k8slearn.recording.transcript import unrecorded_api_client
+
+            api = unrecorded_api_client(self.api)
+        load = os.getloadavg() if hasattr(os, "getloadavg") else (0.0, 0.0, 0.0)
+        value = measure(api)
+        machine = f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, load average {load[0]:.2f}"
+        if self.mode == "record":
+            kept = self._timed_file()
+            assert kept is not None
+            data = json.loads(kept.read_text()) if kept.is_file() else {}
+            when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+            data[name] = {"value": value, "when": when, "machine": machine}
+            kept.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+        return {"value": value, "source": f"measured in this run ({machine})"}
+
+    def _timed_file(self) -> Path | None:
+        if self.mode == "record":
+            return Path(os.environ["K8SLEARN_RECORD_DIR"]) / "notebooks" / self.notebook / "timed.json"
+        rec = self.source.get("recording")
+        from k8slearn.recording.layout import recordings_dir
+
+        return recordings_dir() / rec / "notebooks" / self.notebook / "timed.json" if rec else None
+
     def pause(self, seconds: float) -> None:
         """Wait for a live cluster to catch up (a no-op in replay, where the answers are recorded)."""
         import time

@@ -165,3 +165,41 @@ def check_refused_watchlist(lab: Any, answer: Any) -> Verdict:
     if messages == {f"Forbidden: {SHOWN_REFUSAL}"} or messages == {SHOWN_REFUSAL}:
         return verdict(False, answer, hint, "That is the refusal shown above: find another rule of validation.go.")
     return verdict(True, answer, why="422 Invalid: " + "; ".join(sorted(messages)))
+
+
+def check_informer_store(lab: Any, answer: Any, namespace: str = NAMESPACE) -> Verdict:
+    """Medium: `answer` is a `k8slearn.informer.Informer` of `namespace`'s ConfigMaps, started with
+    the watchList strategy and run (or started) until synced. Checked: it is synced, did not fall
+    back, took its resourceVersion from the initial-events-end bookmark (or later), and its store
+    holds exactly the objects, at the versions, of a consistent LIST made now."""
+    hint = (
+        'Informer(lab.api, path, "watchlist", watch_timeout=2, watches=1).run(), with path the '
+        "namespace's ConfigMaps collection"
+    )
+    if answer is None:
+        return verdict(False, None, hint)
+    needed = ("strategy", "synced", "store", "timeline", "fell_back", "path")
+    if not all(hasattr(answer, a) for a in needed):
+        return verdict(False, answer, hint, "Hand over the Informer object itself.")
+    if answer.strategy != "watchlist":
+        return verdict(False, answer, hint, f"This informer's strategy is {answer.strategy!r}, not 'watchlist'.")
+    if answer.path != f"/api/v1/namespaces/{namespace}/configmaps":
+        return verdict(False, answer, hint, f"It should watch the ConfigMaps of {namespace}, not {answer.path}.")
+    if not answer.synced.is_set():
+        return verdict(False, answer, hint, "It is not synced: run it (run() or start() and wait_synced()).")
+    if answer.fell_back:
+        return verdict(False, answer, hint, f"It fell back to ListWatch: {answer.fell_back}")
+    whats = [a.what for a in answer.timeline]
+    if "MARKER" not in whats or whats.index("MARKER") > whats.index("SYNCED"):
+        return verdict(False, answer, hint, "It was not synced by the initial-events-end bookmark.")
+    now = _list_configmaps(lab, namespace)
+    truth = {i["metadata"]["name"]: i["metadata"]["resourceVersion"] for i in now["items"]}
+    store = {k.split("/", 1)[1]: o["metadata"]["resourceVersion"] for k, o in dict(answer.store).items()}
+    if store != truth:
+        return verdict(
+            False,
+            answer,
+            hint,
+            "Its store differs from a LIST made now (did the namespace change since? run it again).",
+        )
+    return verdict(True, answer, why=f"Synced at the bookmark; its {len(store)} objects match a consistent LIST.")
