@@ -8,6 +8,9 @@ A recording is a folder under data/recordings/<name>/:
     notebooks/<nb>/api.yaml  the HTTP exchanges of that notebook (a vcrpy cassette)
     notebooks/<nb>/etcd.jsonl every etcd write made while it ran, with its revision
     notebooks/<nb>/reads.json the revision each of its etcd reads saw
+    notebooks/<nb>/base.jsonl, cluster.yaml, provenance.yaml
+                             only for a notebook recorded alone (`k8slearn record NAME`):
+                             its own run's, which replay then uses instead of the shared ones
 
 `k8slearn record` runs each notebook live (mode "record") against the running curriculum
 cluster — the local control plane, or the Kind cluster — and writes what the real
@@ -184,7 +187,8 @@ def record_live(names: list[str] | None = None, name: str | None = None) -> Path
     """Record the notebooks against the running curriculum cluster; returns the recording's folder.
 
     The recording is written beside the old one and takes its place only when every notebook
-    recorded: a failure leaves the previous recording as it was.
+    recorded: a failure leaves the previous recording as it was. Recording some notebooks into an
+    existing recording replaces only their folders, each with its own base and provenance.
     """
     from datetime import datetime
 
@@ -244,7 +248,25 @@ def record_live(names: list[str] | None = None, name: str | None = None) -> Path
     except BaseException:
         shutil.rmtree(out, ignore_errors=True)
         raise
-    shutil.rmtree(final, ignore_errors=True)
-    out.rename(final)
     shutil.rmtree(logs, ignore_errors=True)
+    if set(names) != set(known) and (final / "provenance.yaml").is_file():
+        _merge_alone(out, final, names)
+    else:
+        shutil.rmtree(final, ignore_errors=True)
+        out.rename(final)
     return final
+
+
+def _merge_alone(out: Path, final: Path, names: list[str]) -> None:
+    """Some notebooks recorded into an existing recording: each takes its own run's base,
+    cluster facts and provenance into its folder, and the other notebooks stay as they were
+    (their writes sit on the recording's base, not on this run's)."""
+    for nb in names:
+        folder = out / "notebooks" / nb
+        for shared in ("base.jsonl", "cluster.yaml", "provenance.yaml"):
+            shutil.copy2(out / shared, folder / shared)
+        target = final / "notebooks" / nb
+        shutil.rmtree(target, ignore_errors=True)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        folder.rename(target)
+    shutil.rmtree(out, ignore_errors=True)
