@@ -170,9 +170,12 @@ def test_fetch_compiles_and_decodes_with_go_facts(server):
     assert list(d.obj["metadata"]["labels"]) == ["a", "b"]
     assert codec.encode(d.obj, schema=s) == value
     # the built-in schema does not know Gadget: field-number tree instead
-    d2 = codec.decode(value)
+    d2 = codec.decode(value, schema=schema.builtin())
     assert d2.raw_tree is not None and d2.obj == {"kind": "Gadget", "apiVersion": "v1"}
     assert schema.cached_versions() == [VERSION]
+    # after a fetch, the newest fetched schema is the default
+    assert schema.default().name == f"kubernetes-{VERSION}"
+    assert codec.decode(value).obj == want
 
 
 def test_go_tag_parser_facts():

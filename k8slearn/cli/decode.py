@@ -34,8 +34,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--kubernetes-version",
         metavar="VERSION",
-        help="use a fetched release schema (k8slearn schema fetch) instead of the built-in one",
+        help="use this fetched release schema (k8slearn schema fetch); default: the newest fetched one, "
+        "else the built-in one",
     )
+    p.add_argument("-v", "--verbose", action="store_true", help="say on stderr which schema decoded the value")
     p.set_defaults(func=cmd_decode)
 
 
@@ -50,11 +52,12 @@ def read_input(path: str | None) -> bytes:
         raise K8sLearnError(f"cannot read {path}: {e.strerror}") from None
 
 
-def schema_for(version: str | None) -> Schema | None:
-    """The fetched schema of ``version``, or None (the built-in one) when no version is given."""
+def schema_for(version: str | None) -> Schema:
+    """The fetched schema of ``version``; without a version the default one (the newest
+    fetched schema, else the built-in one)."""
     from k8slearn.storage.codec import schema
 
-    return schema.load(version) if version else None
+    return schema.load(version) if version else schema.default()
 
 
 def cmd_decode(args: argparse.Namespace) -> int:
@@ -72,6 +75,8 @@ def cmd_decode(args: argparse.Namespace) -> int:
             raise
         value = value[:-1]
         d = decode(value, schema=schema)
+    if args.verbose:
+        print(f"k8slearn: decoded with schema {schema.name}", file=sys.stderr)
     out = sys.stdout
     if args.output == "raw":
         ranges = annotate_envelope(value) if d.encoding == "protobuf" else None

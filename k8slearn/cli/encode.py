@@ -28,7 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--kubernetes-version",
         metavar="VERSION",
-        help="use a fetched release schema (k8slearn schema fetch) instead of the built-in one",
+        help="use this fetched release schema (k8slearn schema fetch); default: the newest fetched one, "
+        "else the built-in one",
     )
     p.set_defaults(func=cmd_encode)
 

@@ -62,16 +62,16 @@ def _type_of(obj: Any) -> tuple[str | None, str | None]:
     return None, None
 
 
-_BUILTIN: list = []
+_DEFAULT: list = []
 
 
-def _builtin_schema():
-    """schema.builtin(), imported on first use (it compiles the .proto files once)."""
-    if not _BUILTIN:
-        from k8slearn.storage.codec.schema import builtin
+def _default_schema():
+    """schema.default(), imported on first use (it compiles the .proto files once)."""
+    if not _DEFAULT:
+        from k8slearn.storage.codec.schema import default
 
-        _BUILTIN.append(builtin)
-    return _BUILTIN[0]()
+        _DEFAULT.append(default)
+    return _DEFAULT[0]()
 
 
 def _decode_encrypted(value: bytes) -> Decoded:
@@ -151,7 +151,7 @@ def decode(value: bytes, *, schema: Schema | None = None) -> Decoded:
         return _decode_encrypted(value)
     if value.startswith(MAGIC):
         if schema is None:
-            schema = _builtin_schema()
+            schema = _default_schema()
         try:
             return _decode_protobuf(value, schema)
         except DecodeError:
@@ -198,9 +198,7 @@ def encode(obj: dict, media_type: str = PROTOBUF, *, schema: Schema | None = Non
     base = media_type.split(";", 1)[0].strip()
     if base == PROTOBUF:
         if schema is None:
-            from k8slearn.storage.codec.schema import builtin
-
-            schema = builtin()
+            schema = _default_schema()
         api_version, kind, raw = schema.encode_object(obj)
         return build_envelope(api_version, kind, raw)
     if base == "application/json":
