@@ -36,14 +36,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_encode(args: argparse.Namespace) -> int:
     """``k8slearn encode``: write the bytes kube-apiserver would store for an object."""
-    from k8slearn.storage.codec import EncodeError, decode, encode
+    from k8slearn.storage.codec import encode
+    from k8slearn.storage.codec.detect import parse_object
 
-    d = decode(read_input(args.file))
-    if not isinstance(d.obj, dict):
-        raise EncodeError(
-            f"the input is {d.encoding} but not an object; give one JSON or YAML object with apiVersion and kind"
-        )
-    value = encode(d.obj, args.media_type, schema=schema_for(args.kubernetes_version))
+    _, obj = parse_object(read_input(args.file))
+    value = encode(obj, args.media_type, schema=schema_for(args.kubernetes_version))
     sys.stdout.buffer.write(value)
     sys.stdout.flush()
     return 0
