@@ -171,6 +171,8 @@ def _decode_cbor(value: bytes) -> Decoded:
     except Exception as e:
         raise DecodeError(f"invalid CBOR after the self-described tag: {e}") from None
     obj = plain(loaded, len(value))
+    if not isinstance(obj, dict):
+        raise DecodeError(f"the value is a CBOR {type(obj).__name__}, not an object: kube-apiserver stores objects")
     av, kind = _type_of(obj)
     return Decoded("cbor", obj, av, kind, "application/cbor", size=len(value))
 

@@ -183,7 +183,7 @@ class Schema:
         cls = self.find(api_version, kind)
         if cls is None:
             raise EncodeError(
-                f"schema {self.name} has no protobuf type for {api_version} {kind}; "
+                f"schema {self.name} has no protobuf type for {api_version!r} {kind!r}; "
                 "fetch a release schema (k8slearn schema fetch) or encode as JSON"
             )
         body = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind")}
@@ -193,7 +193,7 @@ class Schema:
         except EncodeError:
             raise
         except (TypeError, ValueError, OverflowError) as e:
-            raise EncodeError(f"{kind}: {e}") from None
+            raise EncodeError(f"{kind!r}: {e}") from None
         return api_version, kind, msg.SerializeToString(deterministic=True)
 
 
