@@ -320,6 +320,26 @@ def parse_object(data: bytes, *, max_bytes: int | None = MAX_VALUE_BYTES) -> tup
     return fmt, obj
 
 
+def encoding_of(value: bytes) -> str:
+    """The ``encoding`` :func:`decode` would report, or "undecodable", without decoding a
+    protobuf object: its envelope is checked (magic, runtime.Unknown, a kind), its object
+    is not. Other forms are decoded (they are rare in etcd: JSON custom resources, text)."""
+    if value.startswith(ENC_PREFIX):
+        return "encrypted"
+    if value.startswith(MAGIC):
+        if len(value) > MAX_VALUE_BYTES:
+            return "undecodable"
+        try:
+            env = split_envelope(value)
+        except DecodeError:
+            return "undecodable"
+        return "protobuf" if env["kind"] and not env["contentEncoding"] else "undecodable"
+    try:
+        return decode(value).encoding
+    except DecodeError:
+        return "undecodable"
+
+
 def encode(obj: dict, media_type: str = PROTOBUF, *, schema: Schema | None = None) -> bytes:
     """Encode an object the way kube-apiserver stores it in the given media type."""
     try:
