@@ -161,6 +161,28 @@ class Etcd:
                     ) from None
                 limit = max(1, limit // 2)
 
+    def _pages(self, prefix: str | None, keys_only: bool, revision: int | None, page_keys: int) -> Iterator[list]:
+        """etcd's own KeyValue messages under `prefix`, page by page (see iter_range)."""
+        p = _b(self.prefix if prefix is None else prefix)
+        key = p or b"\0"  # the empty prefix: every key (etcd wants a non-empty start key)
+        end = prefix_end(p)
+        with self._lock:
+            pinned = self.pins.revision_for_read()
+            resp, limit = self._page(key, end, keys_only, page_keys, revision or pinned)
+            self.pins.saw(resp.header.revision)
+        at = revision or pinned or resp.header.revision
+        while True:
+            yield resp.kvs
+            if not resp.more or not resp.kvs:
+                return
+            size = sum(len(kv.value) for kv in resp.kvs)
+            key = resp.kvs[-1].key + b"\0"
+            if size > PAGE_BYTES and limit > 1:
+                limit //= 2
+            elif size < PAGE_BYTES // 4 and limit < page_keys:
+                limit = min(page_keys, limit * 2)
+            resp, limit = self._page(key, end, keys_only, limit, at)
+
     def iter_range(
         self,
         prefix: str | None = None,
@@ -171,18 +193,8 @@ class Etcd:
     ) -> Iterator[KeyValue]:
         """Every key under `prefix` (default: the apiserver's prefix) in key order, read page
         by page at one revision (see PAGE_KEYS); one read as far as replay pins go."""
-        p = _b(self.prefix if prefix is None else prefix)
-        key = p or b"\0"  # the empty prefix: every key (etcd wants a non-empty start key)
-        end = prefix_end(p)
-        with self._lock:
-            pinned = self.pins.revision_for_read()
-            resp, limit = self._page(key, end, keys_only, page_keys, revision or pinned)
-            self.pins.saw(resp.header.revision)
-        at = revision or pinned or resp.header.revision
-        while True:
-            size = 0
-            for kv in resp.kvs:
-                size += len(kv.value)
+        for kvs in self._pages(prefix, keys_only, revision, page_keys):
+            for kv in kvs:
                 yield KeyValue(
                     kv.key.decode("utf-8", "replace"),
                     kv.value,
@@ -191,14 +203,6 @@ class Etcd:
                     kv.version,
                     kv.lease,
                 )
-            if not resp.more or not resp.kvs:
-                return
-            key = resp.kvs[-1].key + b"\0"
-            if size > PAGE_BYTES and limit > 1:
-                limit //= 2
-            elif size < PAGE_BYTES // 4 and limit < page_keys:
-                limit = min(page_keys, limit * 2)
-            resp, limit = self._page(key, end, keys_only, limit, at)
 
     def get(self, key: str, *, revision: int | None = None) -> KeyValue | None:
         """The key's current value (or at `revision`), None when absent."""
@@ -251,16 +255,21 @@ class Etcd:
         group: str | None
         ns: str | None
         name: str | None
-        for kv in self.iter_range(prefix):
-            try:
-                k = keymod.parse(kv.key, prefix=self.prefix)
-                resource, group, ns, name = k.resource, k.group, k.namespace, k.name
-            except Exception:
-                resource = group = ns = name = None
-            row: tuple[Any, ...] = (kv.key, resource, group, ns, name, encoding_of(kv.value), len(kv.value))
-            row += (kv.create_revision, kv.mod_revision, kv.version, kv.lease)
-            for n, v in zip(names, row):
-                cols[n].append(v)
+        appends = [cols[n].append for n in names]
+        parse = keymod.parse
+        for kvs in self._pages(prefix, False, None, PAGE_KEYS):
+            for kv in kvs:
+                key = kv.key.decode("utf-8", "replace")
+                value = kv.value
+                try:
+                    k = parse(key, prefix=self.prefix)
+                    resource, group, ns, name = k.resource, k.group, k.namespace, k.name
+                except Exception:
+                    resource = group = ns = name = None
+                row = (key, resource, group, ns, name, encoding_of(value), len(value))
+                row2 = (kv.create_revision, kv.mod_revision, kv.version, kv.lease)
+                for append, v in zip(appends, row + row2):
+                    append(v)
         return pd.DataFrame(cols, columns=names)
 
 

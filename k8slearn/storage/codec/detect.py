@@ -24,7 +24,7 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from k8slearn.storage.codec.envelope import MAGIC, build_envelope, split_envelope, wire_tree
+from k8slearn.storage.codec.envelope import MAGIC, _unknown_class, build_envelope, split_envelope, wire_tree
 from k8slearn.storage.codec.errors import DecodeError, EncodeError
 
 if TYPE_CHECKING:
@@ -182,7 +182,9 @@ def _text(value: bytes) -> str | None:
         text = value.decode("utf-8")
     except UnicodeDecodeError:
         return None
-    return text if all(c.isprintable() or c in "\t\r\n" for c in text) else None
+    if text.isprintable():
+        return text
+    return text if text.replace("\n", "").replace("\r", "").replace("\t", "").isprintable() else None
 
 
 def decode(value: bytes, *, schema: Schema | None = None, max_bytes: int | None = MAX_VALUE_BYTES) -> Decoded:
@@ -330,10 +332,11 @@ def encoding_of(value: bytes) -> str:
         if len(value) > MAX_VALUE_BYTES:
             return "undecodable"
         try:
-            env = split_envelope(value)
-        except DecodeError:
+            msg = _unknown_class().FromString(value[len(MAGIC) :])
+            kind, content_encoding = msg.typeMeta.kind, msg.contentEncoding
+        except Exception:  # upb's DecodeError
             return "undecodable"
-        return "protobuf" if env["kind"] and not env["contentEncoding"] else "undecodable"
+        return "protobuf" if type(kind) is str and kind and not content_encoding else "undecodable"
     try:
         return decode(value).encoding
     except DecodeError:
