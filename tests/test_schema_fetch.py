@@ -232,3 +232,17 @@ def test_fetch_bad_version_and_no_network(capsys):
 def test_load_without_fetch_says_what_to_do():
     with pytest.raises(codec.SchemaError, match="k8slearn schema fetch --kubernetes-version 1.30.0"):
         schema.load("1.30.0")
+
+
+def test_prefer_picks_the_clusters_release_when_fetched(server):
+    base, _ = server
+    assert schema.default().name == "built-in"  # nothing fetched yet
+    schema.fetch(VERSION, base_url=base)
+    try:
+        assert schema.prefer("v1.36.0").name == f"kubernetes-{VERSION}"
+        assert schema.default().name == f"kubernetes-{VERSION}"
+        assert schema.prefer("v1.99.0") is None  # not fetched: nothing downloaded, newest fetched used
+        assert schema.prefer("not a version") is None
+        assert schema.default().name == f"kubernetes-{VERSION}"
+    finally:
+        schema.prefer(None)
