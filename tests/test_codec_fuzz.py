@@ -78,7 +78,8 @@ def _check(value: bytes) -> None:
     assert d.encoding in {"protobuf", "json", "yaml", "cbor", "text", "encrypted"}
     if d.encoding in ("protobuf", "json", "yaml", "cbor"):
         assert isinstance(d.obj, dict)
-        json.loads(codec.to_json(d.obj))  # valid JSON: no NaN; invalid UTF-8 as U+FFFD, like Go
+        # valid JSON, writable as UTF-8: no NaN; invalid UTF-8 and lone surrogates as U+FFFD, like Go
+        json.loads(codec.to_json(d.obj).encode("utf-8"))
         try:  # and encodable again, or one EncodeError
             codec.encode(d.obj, "application/json")
             codec.encode(d.obj)
@@ -200,6 +201,8 @@ def test_known_crashers():
     raw = cm.SerializeToString().replace(b"zz", b"\xff\xfe")
     d = codec.decode(codec.detect.build_envelope("v1", "ConfigMap", raw))
     assert d.obj["data"] == {"ok": "1", "\ufffd\ufffd": "2"}  # Go writes U+FFFD for invalid bytes
+    lone = codec.decode(b'{"kind": "x", "a": "\\ud800"}')
+    assert json.loads(codec.to_json(lone.obj).encode("utf-8"))["a"] == "\ufffd"
     for value in (
         b"[" * 1500 + b"]" * 1500,
         b'{"a":' * 1500 + b"1" + b"}" * 1500,
@@ -208,6 +211,10 @@ def test_known_crashers():
         b"[1, 2]",
         b'{"kind": "x", "n": NaN}',
         b"x" * (MAX_VALUE_BYTES + 1),
+        b'{"kind": "x", "big": 1e400}',  # out of range for a float64, as Go says
+        b"kind: x\na: 2001-02-30\n",  # PyYAML's constructors raise ValueError for these
+        b"kind: x\na: !!int abc\n",
+        b"kind: x\na: " + b"1" * 5000 + b"\n",
     ):
         with pytest.raises(codec.DecodeError) as e:
             codec.decode(value)

@@ -20,6 +20,7 @@ Anything else raises :class:`DecodeError` with the reason.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -245,7 +246,14 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON (Go's encoding/json refuses it)")
 
 
-_json_decoder = json.JSONDecoder(parse_constant=_no_constant)
+def _finite_float(text: str) -> float:
+    f = float(text)
+    if f in (float("inf"), float("-inf")):
+        raise ValueError(f"the number {text[:30]} is out of range for a float64")
+    return f
+
+
+_json_decoder = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite_float)
 
 
 def load_json(text: str) -> Any:
@@ -267,6 +275,12 @@ def load_yaml(text: str) -> Any:
         return yaml.load(text, Loader=loader_cls)  # noqa: S506 - a safe loader
     except RecursionError:
         raise DecodeError("the YAML is nested too deeply") from None
+    except yaml.YAMLError:
+        raise
+    except (ValueError, TypeError, OverflowError) as e:
+        # PyYAML's constructors raise these for values the parser accepted, e.g. the
+        # timestamp 2001-02-30, "!!int abc" or an integer of more than 4300 digits
+        raise DecodeError(f"the YAML holds a value that cannot be read: {e}") from None
 
 
 def check_size(value: bytes | bytearray | memoryview, max_bytes: int | None, error: type[Exception]) -> None:
@@ -377,6 +391,9 @@ def _encode(obj: dict, media_type: str, schema: Schema | None) -> bytes:
     raise EncodeError(f"unsupported media type {media_type!r}; use one of {', '.join(MEDIA_TYPES)}")
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _go_string(o):
     # A protobuf string holding invalid UTF-8 decodes as bytes; Go's encoding/json writes such
     # a string with U+FFFD in place of each invalid byte, and so do we.
@@ -390,8 +407,14 @@ def to_json(obj: Any, *, indent: int | None = None) -> str:
     for what JSON cannot hold (NaN, infinities, an object that contains itself)."""
     try:
         if indent is None:
-            return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, default=_go_string, allow_nan=False)
-        return json.dumps(obj, indent=indent, ensure_ascii=False, default=_go_string, allow_nan=False)
+            text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False, default=_go_string, allow_nan=False)
+        else:
+            text = json.dumps(obj, indent=indent, ensure_ascii=False, default=_go_string, allow_nan=False)
+        if not text.isascii():
+            # a lone surrogate ("\ud800" in JSON) cannot be written as UTF-8: Go's
+            # encoding/json reads it as U+FFFD, and so do we
+            text = _LONE_SURROGATE.sub("\ufffd", text)
+        return text
     except ValueError as e:
         raise DecodeError(f"the object cannot be written as JSON: {e}") from None
     except RecursionError:

@@ -86,7 +86,15 @@ def _no_constant(name: str) -> Any:
 
 
 # parse_constant refuses NaN and Infinity, as Go's encoding/json does
-_scan_once = json.scanner.make_scanner(json.JSONDecoder(parse_constant=_no_constant))  # type: ignore[arg-type]  # typeshed: context is a scanner
+def _finite_float(text: str) -> float:
+    f = float(text)
+    if f in (float("inf"), float("-inf")):
+        raise ValueError(f"{text[:30]} is out of range for a float64")
+    return f
+
+
+_STRICT = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite_float)
+_scan_once = json.scanner.make_scanner(_STRICT)  # type: ignore[arg-type]  # typeshed: context is a scanner
 _trailing_ws = json.decoder.WHITESPACE.match  # type: ignore[attr-defined]  # a module constant typeshed leaves out
 
 
@@ -104,7 +112,7 @@ def _embedded_json(raw: bytes) -> Any:
             if end != len(text) and _trailing_ws(text, end).end() != len(text):
                 raise ValueError("Extra data")
             return obj
-        return json.loads(raw, parse_constant=_no_constant)
+        return _STRICT.decode(raw.decode("utf-8", "surrogatepass") if isinstance(raw, bytes) else raw)
     except (ValueError, RecursionError):
         # Not JSON (for example a protobuf RawExtension): show the bytes, base64 like Go.
         return _bytes_to_json(raw)
