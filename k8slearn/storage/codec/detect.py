@@ -14,7 +14,10 @@ Recognised forms, tried in this order:
 * plain text, such as the ``compact_rev_key`` value (a decimal revision written by
   k8s.io/apiserver/pkg/storage/etcd3/compact.go).
 
-Anything else raises :class:`DecodeError` with the reason.
+Anything else raises :class:`DecodeError` with the reason: so do values larger than
+:data:`MAX_VALUE_BYTES`, forms that are not objects (an envelope without a kind, a JSON array),
+JSON that Go would refuse (NaN, Infinity, numbers beyond float64), and YAML or CBOR whose
+aliases or shared references expand far beyond the input (see docs/codec.md).
 """
 
 from __future__ import annotations
