@@ -65,8 +65,8 @@ def read_input(path: str | None, max_bytes: int | None = None) -> bytes:
     if len(data) > limit + 1:
         raise K8sLearnError(
             f"{path if path not in (None, '-') else 'the input'} is larger than etcd can hold "
-            f"({limit} bytes, etcd's default --max-request-bytes)",
-            hint="for an etcd started with a larger --max-request-bytes, pass --max-bytes N",
+            f"({limit} bytes, etcd's default --max-request-bytes); for an etcd started with a "
+            "larger limit, pass --max-bytes N"
         )
     return data
 
