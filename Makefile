@@ -69,7 +69,8 @@ bench: install
 ## make fuzz: the storage codec's fuzz targets with 10^5 inputs and a random seed (make test
 ## runs the same targets with 300 inputs each and a fixed seed); see docs/codec.md
 fuzz: install
-	K8SLEARN_FUZZ_INPUTS=100000 $(BIN)/python -m pytest -q -p no:xdist -p no:cacheprovider tests/test_codec_fuzz.py
+	K8SLEARN_FUZZ_INPUTS=100000 $(BIN)/python -m pytest -q -p no:xdist -p no:cacheprovider \
+	  --hypothesis-show-statistics tests/test_codec_fuzz.py
 
 ## make record: start the local control plane, re-record every notebook into data/recordings/
 record: cluster
