@@ -201,6 +201,10 @@ def test_known_crashers():
     raw = cm.SerializeToString().replace(b"zz", b"\xff\xfe")
     d = codec.decode(codec.detect.build_envelope("v1", "ConfigMap", raw))
     assert d.obj["data"] == {"ok": "1", "\ufffd\ufffd": "2"}  # Go writes U+FFFD for invalid bytes
+    # a kind with a line break (a mutated envelope): the error quoting it is still one line
+    with pytest.raises(codec.EncodeError) as e:
+        codec.encode({"apiVersion": "v1", "kind": "Range\nAllocation"})
+    assert "\n" not in str(e.value) and "Range\\nAllocation" in str(e.value)
     lone = codec.decode(b'{"kind": "x", "a": "\\ud800"}')
     assert json.loads(codec.to_json(lone.obj).encode("utf-8"))["a"] == "\ufffd"
     for value in (
@@ -212,6 +216,7 @@ def test_known_crashers():
         b'{"kind": "x", "n": NaN}',
         b"x" * (MAX_VALUE_BYTES + 1),
         b'{"kind": "x", "big": 1e400}',  # out of range for a float64, as Go says
+        b"\xd9\xd9\xf7\x00",  # a CBOR scalar, not an object
         b"kind: x\na: 2001-02-30\n",  # PyYAML's constructors raise ValueError for these
         b"kind: x\na: !!int abc\n",
         b"kind: x\na: " + b"1" * 5000 + b"\n",
