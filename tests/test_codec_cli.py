@@ -82,3 +82,70 @@ def test_decode_accepts_what_etcdctl_prints(tmp_path, capsys):
     assert cli.main(["decode", str(printed)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("k8slearn: ") and err.count("\n") == 1
+
+
+def _one_line_error(capsys, start: str) -> str:
+    err = capsys.readouterr().err
+    assert err.startswith(f"k8slearn: {start}"), err
+    assert err.count("\n") == 1, err
+    return err
+
+
+def test_inputs_that_are_not_objects_fail_with_one_line(tmp_path, capsys):
+    cases = {
+        b"k8s\x00": "the protobuf envelope names no kind",
+        b"[1, 2]": "the value is a JSON list, not an object",
+        b'{"kind": "ConfigMap", "n": NaN}': "looks like JSON but is not valid JSON: NaN is not JSON",
+        b"[" * 2000 + b"]" * 2000: "looks like JSON but is not valid JSON: nested more than",
+        b"kind: x\na: &x [*x]\n": "the value expands to more than",
+    }
+    for value, start in cases.items():
+        f = tmp_path / "v.bin"
+        f.write_bytes(value)
+        assert cli.main(["decode", str(f)]) == 1
+        _one_line_error(capsys, start)
+
+
+def test_a_300_byte_alias_bomb_is_refused(tmp_path, capsys):
+    lines = ["kind: x", "a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 8)]
+    bomb = ("\n".join(lines) + "\n").encode()
+    assert len(bomb) < 450  # 9^8 = 43 million strings once expanded
+    f = tmp_path / "bomb.yaml"
+    f.write_bytes(bomb)
+    assert cli.main(["decode", str(f), "-o", "yaml"]) == 1
+    _one_line_error(capsys, "the value expands to more than")
+    assert cli.main(["encode", str(f)]) == 1
+    _one_line_error(capsys, "invalid YAML: the value expands to more than")
+
+
+def test_inputs_larger_than_etcd_holds_are_refused(tmp_path, capsys, monkeypatch):
+    from k8slearn.storage.codec.detect import MAX_VALUE_BYTES
+
+    big = tmp_path / "big.json"
+    big.write_bytes(b'{"kind": "x", "pad": "' + b"x" * MAX_VALUE_BYTES + b'"}')
+    assert cli.main(["decode", str(big)]) == 1
+    err = _one_line_error(capsys, f"{big} is larger than etcd can hold ({MAX_VALUE_BYTES} bytes")
+    assert "--max-bytes" in err
+    assert cli.main(["decode", str(big), "--max-bytes", str(2 * MAX_VALUE_BYTES)]) == 0
+    assert json.loads(capsys.readouterr().out)["kind"] == "x"
+    monkeypatch.setattr(sys, "stdin", _Stdin(b"y" * (MAX_VALUE_BYTES + 10)))
+    assert cli.main(["encode"]) == 1
+    _one_line_error(capsys, "the input is larger than etcd can hold")
+    cm = json.dumps(dict(CM, data={"k": "v" * 100})).encode()
+    monkeypatch.setattr(sys, "stdin", _Stdin(cm))
+    assert cli.main(["encode", "--max-bytes", "50"]) == 1
+    _one_line_error(capsys, "the input is larger than etcd can hold (50 bytes")
+    monkeypatch.setattr(sys, "stdin", _Stdin(cm))
+    assert cli.main(["encode", "--max-bytes", str(len(cm)), "--media-type", "application/json"]) == 0
+    assert json.loads(capsys.readouterr().out)["data"]["k"] == "v" * 100
+
+
+def test_encode_shows_where_yaml_and_json_are_wrong(tmp_path, capsys):
+    src = tmp_path / "bad.yaml"
+    src.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n   bad: indent\n")
+    assert cli.main(["encode", str(src)]) == 1
+    _one_line_error(capsys, "invalid YAML at line 5, column 7: mapping values are not allowed in this context")
+    src.write_text('{"apiVersion": "v1",\n "kind": "ConfigMap",,}')
+    assert cli.main(["encode", str(src)]) == 1
+    _one_line_error(capsys, "invalid JSON at line 2, column 22: Expecting property name")

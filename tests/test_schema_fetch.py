@@ -170,9 +170,12 @@ def test_fetch_compiles_and_decodes_with_go_facts(server):
     assert list(d.obj["metadata"]["labels"]) == ["a", "b"]
     assert codec.encode(d.obj, schema=s) == value
     # the built-in schema does not know Gadget: field-number tree instead
-    d2 = codec.decode(value)
+    d2 = codec.decode(value, schema=schema.builtin())
     assert d2.raw_tree is not None and d2.obj == {"kind": "Gadget", "apiVersion": "v1"}
     assert schema.cached_versions() == [VERSION]
+    # after a fetch, the newest fetched schema is the default
+    assert schema.default().name == f"kubernetes-{VERSION}"
+    assert codec.decode(value).obj == want
 
 
 def test_go_tag_parser_facts():
@@ -229,3 +232,17 @@ def test_fetch_bad_version_and_no_network(capsys):
 def test_load_without_fetch_says_what_to_do():
     with pytest.raises(codec.SchemaError, match="k8slearn schema fetch --kubernetes-version 1.30.0"):
         schema.load("1.30.0")
+
+
+def test_prefer_picks_the_clusters_release_when_fetched(server):
+    base, _ = server
+    assert schema.default().name == "built-in"  # nothing fetched yet
+    schema.fetch(VERSION, base_url=base)
+    try:
+        assert schema.prefer("v1.36.0").name == f"kubernetes-{VERSION}"
+        assert schema.default().name == f"kubernetes-{VERSION}"
+        assert schema.prefer("v1.99.0") is None  # not fetched: nothing downloaded, newest fetched used
+        assert schema.prefer("not a version") is None
+        assert schema.default().name == f"kubernetes-{VERSION}"
+    finally:
+        schema.prefer(None)

@@ -34,7 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--kubernetes-version",
         metavar="VERSION",
-        help="use a fetched release schema (k8slearn schema fetch) instead of the built-in one",
+        help="use this fetched release schema (k8slearn schema fetch); default: the newest fetched one, "
+        "else the built-in one",
     )
     p.add_argument(
         "--encryption-config",
@@ -47,46 +48,73 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="ETCD_KEY",
         help="the etcd key the value was read from, e.g. /registry/secrets/NS/NAME (aesgcm and kms authenticate it)",
     )
+    p.add_argument(
+        "--max-bytes",
+        type=int,
+        metavar="N",
+        default=None,
+        help="refuse larger values (default 1572864, etcd's default --max-request-bytes)",
+    )
+    p.add_argument("-v", "--verbose", action="store_true", help="say on stderr which schema decoded the value")
     p.set_defaults(func=cmd_decode)
 
 
-def read_input(path: str | None) -> bytes:
-    """The bytes of ``path``, or of stdin for None or "-"."""
-    if path in (None, "-"):
-        return sys.stdin.buffer.read()
+def read_input(path: str | None, max_bytes: int | None = None) -> bytes:
+    """The bytes of ``path``, or of stdin for None or "-"; K8sLearnError when there are more
+    than ``max_bytes`` (+1 for the newline etcdctl prints), read no further than that."""
+    from k8slearn.storage.codec.detect import MAX_VALUE_BYTES
+
+    limit = MAX_VALUE_BYTES if max_bytes is None else max_bytes
     try:
-        with open(path, "rb") as f:
-            return f.read()
+        if path in (None, "-"):
+            data = sys.stdin.buffer.read(limit + 2)
+        else:
+            with open(path, "rb") as f:
+                data = f.read(limit + 2)
     except OSError as e:
         raise K8sLearnError(f"cannot read {path}: {e.strerror}") from None
+    if len(data) > limit + 1:
+        raise K8sLearnError(
+            f"{path if path not in (None, '-') else 'the input'} is larger than etcd can hold "
+            f"({limit} bytes, etcd's default --max-request-bytes); for an etcd started with a "
+            "larger limit, pass --max-bytes N"
+        )
+    return data
 
 
-def schema_for(version: str | None) -> Schema | None:
-    """The fetched schema of ``version``, or None (the built-in one) when no version is given."""
+def schema_for(version: str | None) -> Schema:
+    """The fetched schema of ``version``; without a version the default one (the newest
+    fetched schema, else the built-in one)."""
     from k8slearn.storage.codec import schema
 
-    return schema.load(version) if version else None
+    return schema.load(version) if version else schema.default()
 
 
 def cmd_decode(args: argparse.Namespace) -> int:
     """``k8slearn decode``: print one stored value decoded."""
     from k8slearn.storage.codec import DecodeError, annotate_envelope, decode, hexdump, to_json
+    from k8slearn.storage.codec.detect import MAX_VALUE_BYTES
 
-    value = read_input(args.file)
+    if args.max_bytes is not None and args.max_bytes < 1:
+        raise K8sLearnError(f"--max-bytes must be a positive number of bytes, not {args.max_bytes}")
+    value = read_input(args.file, args.max_bytes)
     if getattr(args, "encryption_config", None):
         from k8slearn.cli.decrypt import decrypt_input
 
         value = decrypt_input(value, args.encryption_config, args.key)
     schema = schema_for(args.kubernetes_version)
+    limit = (args.max_bytes or MAX_VALUE_BYTES) + 1  # read_input allowed etcdctl's newline
     try:
-        d = decode(value, schema=schema)
+        d = decode(value, schema=schema, max_bytes=limit)
     except DecodeError:
         # `etcdctl get --print-value-only` prints the value followed by a newline that is
         # not part of it: a protobuf value only decodes without that byte
         if not value.endswith(b"\n"):
             raise
         value = value[:-1]
-        d = decode(value, schema=schema)
+        d = decode(value, schema=schema, max_bytes=limit)
+    if args.verbose:
+        print(f"k8slearn: decoded with schema {schema.name}", file=sys.stderr)
     out = sys.stdout
     if args.output == "raw":
         ranges = annotate_envelope(value) if d.encoding == "protobuf" else None

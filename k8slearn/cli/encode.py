@@ -28,21 +28,28 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--kubernetes-version",
         metavar="VERSION",
-        help="use a fetched release schema (k8slearn schema fetch) instead of the built-in one",
+        help="use this fetched release schema (k8slearn schema fetch); default: the newest fetched one, "
+        "else the built-in one",
+    )
+    p.add_argument(
+        "--max-bytes",
+        type=int,
+        metavar="N",
+        default=None,
+        help="refuse larger input (default 1572864, etcd's default --max-request-bytes)",
     )
     p.set_defaults(func=cmd_encode)
 
 
 def cmd_encode(args: argparse.Namespace) -> int:
     """``k8slearn encode``: write the bytes kube-apiserver would store for an object."""
-    from k8slearn.storage.codec import EncodeError, decode, encode
+    from k8slearn.storage.codec import EncodeError, encode
+    from k8slearn.storage.codec.detect import MAX_VALUE_BYTES, parse_object
 
-    d = decode(read_input(args.file))
-    if not isinstance(d.obj, dict):
-        raise EncodeError(
-            f"the input is {d.encoding} but not an object; give one JSON or YAML object with apiVersion and kind"
-        )
-    value = encode(d.obj, args.media_type, schema=schema_for(args.kubernetes_version))
+    if args.max_bytes is not None and args.max_bytes < 1:
+        raise EncodeError(f"--max-bytes must be a positive number of bytes, not {args.max_bytes}")
+    _, obj = parse_object(read_input(args.file, args.max_bytes), max_bytes=(args.max_bytes or MAX_VALUE_BYTES) + 1)
+    value = encode(obj, args.media_type, schema=schema_for(args.kubernetes_version))
     sys.stdout.buffer.write(value)
     sys.stdout.flush()
     return 0

@@ -12,18 +12,27 @@ n-th read a notebook makes is served at the revision the n-th read saw when reco
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from k8slearn.errors import NotRecorded
+from k8slearn.errors import K8sLearnError, NotRecorded
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from k8slearn.storage.codec import Decoded
+
+
+# Range reads are paged, as kube-apiserver pages its lists (pagedChunks in
+# k8s.io/apiserver/pkg/storage/etcd3/store.go, v0.37.2): `limit` keys per request, the next
+# page starting just after the last key (last key + "\x00"), every page at the revision of
+# the first, so the pages together are one consistent read. Pages stay far below gRPC's
+# default 4 MiB receive limit, and memory stays bounded whatever the keyspace size.
+PAGE_KEYS = 500
+PAGE_BYTES = 1024 * 1024  # a page larger than this halves the next page's key count
 
 
 def prefix_end(prefix: bytes) -> bytes:
@@ -132,6 +141,70 @@ class Etcd:
         ]
         return (pinned or resp.header.revision) if not revision else revision, kvs
 
+    def _page(self, start: bytes, end: bytes, keys_only: bool, limit: int, revision: int | None):
+        """One page: (response, limit used). A page over gRPC's receive limit is asked
+        again with half the keys (RESOURCE_EXHAUSTED), down to one key."""
+        import grpc
+
+        while True:
+            try:
+                resp = self.client.get_response(
+                    start, range_end=end, keys_only=keys_only, limit=limit, revision=revision or None
+                )
+                return resp, limit
+            except grpc.RpcError as e:
+                if e.code() != grpc.StatusCode.RESOURCE_EXHAUSTED:
+                    raise
+                if limit <= 1:
+                    raise K8sLearnError(
+                        f"the etcd value at {start.decode('utf-8', 'replace')!r} is larger than the gRPC "
+                        "client's receive limit"
+                    ) from None
+                limit = max(1, limit // 2)
+
+    def _pages(self, prefix: str | None, keys_only: bool, revision: int | None, page_keys: int) -> Iterator[list]:
+        """etcd's own KeyValue messages under `prefix`, page by page (see iter_range)."""
+        p = _b(self.prefix if prefix is None else prefix)
+        key = p or b"\0"  # the empty prefix: every key (etcd wants a non-empty start key)
+        end = prefix_end(p)
+        with self._lock:
+            pinned = self.pins.revision_for_read()
+            resp, limit = self._page(key, end, keys_only, page_keys, revision or pinned)
+            self.pins.saw(resp.header.revision)
+        at = revision or pinned or resp.header.revision
+        while True:
+            yield resp.kvs
+            if not resp.more or not resp.kvs:
+                return
+            size = sum(len(kv.value) for kv in resp.kvs)
+            key = resp.kvs[-1].key + b"\0"
+            if size > PAGE_BYTES and limit > 1:
+                limit //= 2
+            elif size < PAGE_BYTES // 4 and limit < page_keys:
+                limit = min(page_keys, limit * 2)
+            resp, limit = self._page(key, end, keys_only, limit, at)
+
+    def iter_range(
+        self,
+        prefix: str | None = None,
+        *,
+        keys_only: bool = False,
+        revision: int | None = None,
+        page_keys: int = PAGE_KEYS,
+    ) -> Iterator[KeyValue]:
+        """Every key under `prefix` (default: the apiserver's prefix) in key order, read page
+        by page at one revision (see PAGE_KEYS); one read as far as replay pins go."""
+        for kvs in self._pages(prefix, keys_only, revision, page_keys):
+            for kv in kvs:
+                yield KeyValue(
+                    kv.key.decode("utf-8", "replace"),
+                    kv.value,
+                    kv.create_revision,
+                    kv.mod_revision,
+                    kv.version,
+                    kv.lease,
+                )
+
     def get(self, key: str, *, revision: int | None = None) -> KeyValue | None:
         """The key's current value (or at `revision`), None when absent."""
         _, kvs = self._range(_b(key), revision=revision)
@@ -140,11 +213,9 @@ class Etcd:
     def range(
         self, prefix: str | None = None, *, keys_only: bool = False, revision: int | None = None
     ) -> list[KeyValue]:
-        """Every key under `prefix` (default: the apiserver's prefix), sorted by key."""
-        p = _b(self.prefix if prefix is None else prefix)
-        start = p or b"\0"  # the empty prefix: every key (etcd wants a non-empty start key)
-        _, kvs = self._range(start, prefix_end(p), keys_only=keys_only, revision=revision)
-        return kvs
+        """Every key under `prefix` (default: the apiserver's prefix), sorted by key (read
+        in pages, see :meth:`iter_range`)."""
+        return list(self.iter_range(prefix, keys_only=keys_only, revision=revision))
 
     def revision(self) -> int:
         """etcd's current revision (the header revision of a read)."""
@@ -156,42 +227,51 @@ class Etcd:
         return [kv.key for kv in self.range(prefix, keys_only=True)]
 
     def dataframe(self, prefix: str | None = None) -> pd.DataFrame:
-        """The keyspace as a pandas DataFrame, one row per key."""
+        """The keyspace as a pandas DataFrame, one row per key.
+
+        Read page by page; only the columns are kept, not the values, so memory beyond the
+        DataFrame stays bounded. ``encoding`` comes from the value's prefix and, for protobuf,
+        its envelope (``codec.detect.encoding_of``): objects are not decoded here (``kv.decoded``
+        does that on demand)."""
         import pandas as pd
 
         from k8slearn.storage import keys as keymod
+        from k8slearn.storage.codec.detect import encoding_of
 
-        rows = []
+        names = [
+            "key",
+            "resource",
+            "group",
+            "namespace",
+            "name",
+            "encoding",
+            "size",
+            "create_revision",
+            "mod_revision",
+            "version",
+            "lease",
+        ]
+        cols: dict[str, list] = {n: [] for n in names}
         resource: str | None
         group: str | None
         ns: str | None
         name: str | None
-        for kv in self.range(prefix):
-            try:
-                k = keymod.parse(kv.key, prefix=self.prefix)
-                resource, group, ns, name = k.resource, k.group, k.namespace, k.name
-            except Exception:
-                resource = group = ns = name = None
-            try:
-                enc = kv.decoded.encoding
-            except Exception:
-                enc = "undecodable"
-            rows.append(
-                dict(
-                    key=kv.key,
-                    resource=resource,
-                    group=group,
-                    namespace=ns,
-                    name=name,
-                    encoding=enc,
-                    size=len(kv.value),
-                    create_revision=kv.create_revision,
-                    mod_revision=kv.mod_revision,
-                    version=kv.version,
-                    lease=kv.lease,
-                )
-            )
-        return pd.DataFrame(rows)
+        appends = [cols[n].append for n in names]
+        parse = keymod.parse
+        for kvs in self._pages(prefix, False, None, PAGE_KEYS):
+            for kv in kvs:
+                key = kv.key.decode("utf-8", "replace")
+                value = kv.value
+                try:
+                    k = parse(key, prefix=self.prefix)
+                    resource, group, ns, name = k.resource, k.group, k.namespace, k.name
+                except Exception:
+                    resource = group = ns = name = None
+                row = (key, resource, group, ns, name, encoding_of(value), len(value))
+                row2 = (kv.create_revision, kv.mod_revision, kv.version, kv.lease)
+                for append, v in zip(appends, row + row2):
+                    append(v)
+        return pd.DataFrame(cols, columns=names)
 
 
 def txn(

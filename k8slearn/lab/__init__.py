@@ -559,4 +559,8 @@ def connect(mode: str = "auto", notebook: str | None = None) -> Lab:
     except BaseException:
         lab.close()
         raise
+    # the codec decodes with the cluster's own release schema when it has been fetched
+    from k8slearn.storage.codec import schema
+
+    schema.prefer(str(lab.cluster.get("kubernetes_version") or "") or None)
     return lab

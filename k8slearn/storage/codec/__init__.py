@@ -6,8 +6,11 @@
     >>> codec.encode(d.obj) == value       # protobuf bytes exactly as Kubernetes writes them
     >>> print(codec.hexdump(value, codec.annotate_envelope(value)))
 
-``schema`` arguments take a :class:`codec.schema.Schema`: the built-in one by default, or
-``codec.schema.load("1.36.0")`` after ``k8slearn schema fetch --kubernetes-version 1.36.0``.
+``schema`` arguments take a :class:`codec.schema.Schema`, e.g. ``codec.schema.load("1.36.0")``
+after ``k8slearn schema fetch --kubernetes-version 1.36.0``; without one, ``codec.schema.default()``
+decides: the release a notebook's cluster runs when fetched, else the newest fetched, else the
+built-in schema. Values larger than etcd's default request limit are refused (``max_bytes``).
+See docs/codec.md.
 """
 
 from k8slearn.storage.codec import schema

@@ -224,10 +224,14 @@ def parse_types_go(source: str, proto_package: str) -> dict[str, MessageFacts]:
         for part in pb.split(","):
             if part.startswith("name="):
                 proto_name = part[5:]
-        if not proto_name:
-            continue
         go_name = m.group("name")
         go_type = m.group("type")
+        if not proto_name:
+            # go-to-protobuf names a field without name= after its Go name, first letter
+            # lower-cased (an embedded field's Go name is its type's name), e.g.
+            # EphemeralContainerCommon in k8s.io/api/core/v1/types.go
+            go_ident = go_name or go_type.lstrip("*").rsplit(".", 1)[-1]
+            proto_name = go_ident[:1].lower() + go_ident[1:]
         json_tag = tags.get("json")
         parts = json_tag.split(",") if json_tag is not None else [go_name or ""]
         opts = set(parts[1:])

@@ -66,7 +66,7 @@ def _bytes_to_json(v: bytes) -> str:
 
 def go_json_dumps(value: Any) -> str:
     """Compact JSON as Go's encoding/json writes it (HTML-safe escapes, UTF-8 kept)."""
-    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     if "<" in text or ">" in text or "&" in text or "\u2028" in text or "\u2029" in text:
         text = (
             text.replace("<", "\\u003c")
@@ -81,7 +81,20 @@ def go_json_dumps(value: Any) -> str:
 # json.loads(raw) without its Python layers, for the common case of an object: the C
 # scanner json.loads ends up calling, plus the trailing-whitespace check of JSONDecoder.decode
 # (CPython Lib/json/__init__.py and Lib/json/decoder.py).
-_scan_once = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]  # typeshed: context is a scanner
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+# parse_constant refuses NaN and Infinity, as Go's encoding/json does
+def _finite_float(text: str) -> float:
+    f = float(text)
+    if f in (float("inf"), float("-inf")):
+        raise ValueError(f"{text[:30]} is out of range for a float64")
+    return f
+
+
+_STRICT = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite_float)
+_scan_once = json.scanner.make_scanner(_STRICT)  # type: ignore[arg-type]  # typeshed: context is a scanner
 _trailing_ws = json.decoder.WHITESPACE.match  # type: ignore[attr-defined]  # a module constant typeshed leaves out
 
 
@@ -99,8 +112,8 @@ def _embedded_json(raw: bytes) -> Any:
             if end != len(text) and _trailing_ws(text, end).end() != len(text):
                 raise ValueError("Extra data")
             return obj
-        return json.loads(raw)
-    except ValueError:
+        return _STRICT.decode(raw.decode("utf-8", "surrogatepass") if isinstance(raw, bytes) else raw)
+    except (ValueError, RecursionError):
         # Not JSON (for example a protobuf RawExtension): show the bytes, base64 like Go.
         return _bytes_to_json(raw)
 
@@ -226,6 +239,60 @@ _SPECIAL_ENC: dict[str, Callable] = {
 }
 
 
+def _sorted_keys(v) -> list:
+    """A map's keys in Go's order; [b""] when some key is not valid UTF-8 (upb gives those as
+    bytes, and bytes and str do not sort together): _odd_map then takes over."""
+    try:
+        return sorted(v)
+    except TypeError:
+        return [b""]
+
+
+def _odd_map(m, fd, conv: Callable | None) -> dict:
+    """Map field ``fd`` of ``m`` when some key is not valid UTF-8, as Go's encoding/json
+    writes it: sorted by the raw bytes, each invalid byte shown as U+FFFD. upb cannot look
+    such a key up, so the entries are read back from the message's wire bytes."""
+    from google.protobuf import message_factory
+
+    from k8slearn.storage.codec.envelope import iter_fields
+
+    raw = m.SerializeToString()
+    entries: dict[bytes, tuple[int, int, int, int] | None] = {}
+    for number, wire, _, start, end, _ in iter_fields(raw):
+        if number != fd.number or wire != 2:
+            continue
+        key, val = b"", None
+        for n2, w2, _, s2, e2, varint in iter_fields(raw, start, end):
+            if n2 == 1 and w2 == 2:
+                key = raw[s2:e2]
+            elif n2 == 2:
+                val = (w2, s2, e2, varint)
+        entries[key] = val  # a repeated key: the last entry wins, as protobuf parsers do
+    vfd = fd.message_type.fields_by_name["value"]
+    out: dict[str, Any] = {}
+    for key in sorted(entries):
+        val = entries[key]
+        if vfd.type == _MESSAGE:
+            cls = message_factory.GetMessageClass(vfd.message_type)
+            body = raw[val[1] : val[2]] if val is not None and val[0] == 2 else b""
+            try:
+                parsed = cls.FromString(body)
+            except Exception as e:  # upb's own DecodeError
+                raise DecodeError(f"invalid {vfd.message_type.full_name} in map {fd.name}: {e}") from None
+            shown = conv(parsed) if conv is not None else parsed
+        elif vfd.type in (_T.TYPE_STRING, _BYTES):
+            data = raw[val[1] : val[2]] if val is not None and val[0] == 2 else b""
+            shown = _bytes_to_json(data) if vfd.type == _BYTES else data.decode("utf-8", "replace")
+        elif val is not None and val[0] == 0:
+            shown = val[3] - (1 << 64) if val[3] >= 1 << 63 else val[3]
+            if vfd.type == _T.TYPE_BOOL:
+                shown = bool(shown)
+        else:
+            shown = _ZERO.get(vfd.type, 0)
+        out[key.decode("utf-8", "replace")] = shown
+    return out
+
+
 def _is_map(fd) -> bool:
     mt = fd.message_type
     return mt is not None and mt.GetOptions().map_entry
@@ -337,7 +404,8 @@ class Converters:
         encoding/json, a key of the message's own fields wins over an inline one.
         """
         env: dict[str, Any] = {
-            "_sorted": sorted,
+            "_sorted": _sorted_keys,
+            "_odd_map": _odd_map,
             "_list": list,
             "_map": map,
             "_fmt_time": gotime.format_time,
@@ -362,8 +430,13 @@ class Converters:
             elif _is_map(fd):
                 vconv = self._value_decoder(fd.message_type.fields_by_name["value"])
                 env[c] = vconv
-                val = "{k: v[k] for k in _sorted(v)}" if vconv is None else f"{{k: {c}(v[k]) for k in _sorted(v)}}"
-                add(f"    v = {get}\n    if v:\n        out[{key}] = {val}{null_if_absent}")
+                env[f"_fd{i}"] = fd
+                val = "{k: v[k] for k in ks}" if vconv is None else f"{{k: {c}(v[k]) for k in ks}}"
+                add(
+                    f"    v = {get}\n    if v:\n        ks = _sorted(v)\n"
+                    f"        if type(ks[0]) is str:\n            out[{key}] = {val}\n"
+                    f"        else:\n            out[{key}] = _odd_map(m, _fd{i}, {c}){null_if_absent}"
+                )
             elif fd.is_repeated:
                 conv = self._value_decoder(fd)
                 env[c] = conv

@@ -47,11 +47,34 @@ PROTO_DIR = Path(__file__).parent / "proto"
 DEFAULT_BASE_URL = "https://raw.githubusercontent.com"
 
 APIEXTENSIONS_PACKAGE = "k8s.io.apiextensions_apiserver.pkg.apis.apiextensions"
+META_PACKAGE = "k8s.io.apimachinery.pkg.apis.meta.v1"
+APIREGISTRATION_PACKAGE = "k8s.io.kube_aggregator.pkg.apis.apiregistration"
 
-# generated.proto files fetched by default, as (repo, path); their imports are followed.
+# The types served by the apiextensions and aggregator servers (CustomResourceDefinition,
+# APIService), which live outside k8s.io/api: every version of them.
+EXTRA_ROOTS = [
+    ("apiextensions-apiserver", "pkg/apis/apiextensions/v1/generated.proto"),
+    ("apiextensions-apiserver", "pkg/apis/apiextensions/v1beta1/generated.proto"),
+    ("kube-aggregator", "pkg/apis/apiregistration/v1/generated.proto"),
+    ("kube-aggregator", "pkg/apis/apiregistration/v1beta1/generated.proto"),
+]
+
+# generated.proto files always fetched, as (repo, path); their imports are followed. The
+# first one (core/v1) tells whether the release exists.
 DEFAULT_ROOTS = [
     ("api", f"{g.folder}/{g.fetched_version}/generated.proto") for g in API_GROUPS.values() if g.fetched_version
-] + [("apiextensions-apiserver", "pkg/apis/apiextensions/v1/generated.proto")]
+] + EXTRA_ROOTS
+
+# Where a release lists all of its k8s.io/api group versions, alpha and beta included: the
+# round-trip test of k8s.io/api imports every k8s.io/api/<group>/<version> package it
+# serializes (https://github.com/kubernetes/api/blob/master/roundtrip_test.go). raw
+# downloads cannot list a folder, so this file is the release's index.
+INDEX = ("api", "roundtrip_test.go")
+_INDEX_IMPORT_RE = re.compile(r'"k8s\.io/api/([a-z0-9]+)/(v\d+(?:(?:alpha|beta)\d+)?)"')
+
+# Go files read for struct tags beside each generated.proto: types.go, plus these in some
+# repos (apiextensions keeps JSONSchemaProps in types_jsonschema.go).
+EXTRA_GO_FILES = {"apiextensions-apiserver": ("types_jsonschema.go",)}
 
 _VERSION_RE = re.compile(r"^\d+\.\d+\.\d+(?:-(?:alpha|beta|rc)\.\d+)?$")
 
@@ -77,6 +100,8 @@ def package_for(api_version: str) -> str | None:
         return None
     if group == "apiextensions.k8s.io":
         return f"{APIEXTENSIONS_PACKAGE}.{version}"
+    if group == "apiregistration.k8s.io":
+        return f"{APIREGISTRATION_PACKAGE}.{version}"
     known = API_GROUPS.get(group)
     folder = known.folder if known else group.split(".")[0]
     return f"k8s.io.api.{folder}.{version}"
@@ -117,10 +142,14 @@ class Schema:
         cls = None
         pkg = package_for(api_version)
         if pkg and kind:
-            try:
-                cls = self.message_class(self.pool.FindMessageTypeByName(f"{pkg}.{kind}"))
-            except KeyError:
-                cls = None
+            # meta/v1's kinds (Status, WatchEvent, the *Options) are registered into every
+            # group version by metav1.AddToGroupVersion (k8s.io/apimachinery/pkg/apis/meta/v1/register.go)
+            for candidate in (f"{pkg}.{kind}", f"{META_PACKAGE}.{kind}"):
+                try:
+                    cls = self.message_class(self.pool.FindMessageTypeByName(candidate))
+                    break
+                except KeyError:
+                    cls = None
         self._by_kind[key] = cls
         return cls
 
@@ -154,7 +183,7 @@ class Schema:
         cls = self.find(api_version, kind)
         if cls is None:
             raise EncodeError(
-                f"schema {self.name} has no protobuf type for {api_version} {kind}; "
+                f"schema {self.name} has no protobuf type for {api_version!r} {kind!r}; "
                 "fetch a release schema (k8slearn schema fetch) or encode as JSON"
             )
         body = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind")}
@@ -164,7 +193,7 @@ class Schema:
         except EncodeError:
             raise
         except (TypeError, ValueError, OverflowError) as e:
-            raise EncodeError(f"{kind}: {e}") from None
+            raise EncodeError(f"{kind!r}: {e}") from None
         return api_version, kind, msg.SerializeToString(deterministic=True)
 
 
@@ -267,6 +296,49 @@ def load(kubernetes_version: str, *, fetch_missing: bool = False, base_url: str 
     return _load_cached(str(cache_dir()), version)
 
 
+_PREFERRED: list[Schema] = []  # set by prefer(): the schema of the cluster a notebook uses
+
+
+@lru_cache(maxsize=8)
+def _newest_cached(root: str) -> Schema | None:
+    versions = cached_versions()
+    for version in reversed(versions):
+        try:
+            return _load_cached(root, version)
+        except SchemaError:  # a damaged cache entry: try the next older one
+            continue
+    return None
+
+
+def default() -> Schema:
+    """The schema ``decode``/``encode`` use when given none: the one :func:`prefer` chose (a
+    notebook's cluster's release), else the newest fetched release, else the built-in one."""
+    if _PREFERRED:
+        return _PREFERRED[0]
+    return _newest_cached(str(cache_dir())) or builtin()
+
+
+def prefer(kubernetes_version: str | None) -> Schema | None:
+    """Make the fetched schema of ``kubernetes_version`` the default, if it is in the cache
+    (nothing is downloaded); None (and the default unchanged) otherwise. ``prefer(None)``
+    forgets an earlier choice."""
+    _PREFERRED.clear()
+    if not kubernetes_version:
+        return None
+    try:
+        version = _check_version(kubernetes_version.split("+", 1)[0])
+    except SchemaError:
+        return None
+    if version not in cached_versions():
+        return None
+    try:
+        chosen = _load_cached(str(cache_dir()), version)
+    except SchemaError:
+        return None
+    _PREFERRED.append(chosen)
+    return chosen
+
+
 def _import_location(import_path: str) -> tuple[str, str] | None:
     """'k8s.io/api/core/v1/generated.proto' -> ('api', 'core/v1/generated.proto')."""
     parts = import_path.split("/")
@@ -313,6 +385,16 @@ _IMPORT_RE = re.compile(r'^\s*import\s+(?:public\s+|weak\s+)?"([^"]+)"\s*;', re.
 _PACKAGE_RE = re.compile(r"^\s*package\s+([\w.]+)\s*;", re.M)
 
 
+def index_roots(index_source: str) -> list[tuple[str, str]]:
+    """The (repo, path) of every k8s.io/api generated.proto an index file imports."""
+    roots: list[tuple[str, str]] = []
+    for folder, version in _INDEX_IMPORT_RE.findall(index_source):
+        root = ("api", f"{folder}/{version}/generated.proto")
+        if root not in roots:
+            roots.append(root)
+    return roots
+
+
 def fetch(
     kubernetes_version: str,
     *,
@@ -322,16 +404,25 @@ def fetch(
 ) -> Path:
     """Download, compile and cache the official schema of one Kubernetes release.
 
-    ``roots`` are (repo, path) pairs of generated.proto files to start from (default
-    :data:`DEFAULT_ROOTS`); the first root must exist (a 404 there means the release is
-    unknown), later roots missing in that release are skipped. Returns the cache folder.
+    ``roots`` are (repo, path) pairs of generated.proto files to start from; by default
+    :data:`DEFAULT_ROOTS` plus every group version the release's :data:`INDEX` names. The
+    first root must exist (a 404 there means the release is unknown), later roots missing
+    in that release are skipped. Returns the cache folder.
     """
     version = _check_version(kubernetes_version)
     base = _check_base_url(base_url or DEFAULT_BASE_URL)
-    roots = list(roots or DEFAULT_ROOTS)
 
     def url(repo: str, path: str) -> str:
         return f"{base}/kubernetes/{repo}/kubernetes-{version}/{path}"
+
+    index_used = None
+    if roots is None:
+        roots = list(DEFAULT_ROOTS)
+        index = _download(url(*INDEX), timeout)
+        if index is not None:
+            index_used = f"k8s.io/{INDEX[0]}/{INDEX[1]}"
+            roots += [r for r in index_roots(index.decode("utf-8", "replace")) if r not in roots]
+    roots = list(roots)
 
     protos: dict[str, bytes] = {}  # import path -> source
     facts: dict[str, MessageFacts] = {}
@@ -365,9 +456,12 @@ def fetch(
                 raise SchemaError(f"{import_path} imports {imp}, which k8slearn cannot fetch")
             queue.append((loc[0], loc[1], import_path))
         pkg = _PACKAGE_RE.search(text)
-        go_body = _download(url(repo, path.rsplit("/", 1)[0] + "/types.go"), timeout)
-        if pkg and go_body is not None:
-            facts.update(parse_types_go(go_body.decode("utf-8", "replace"), pkg.group(1)))
+        folder = path.rsplit("/", 1)[0]
+        for go_file in ("types.go", *EXTRA_GO_FILES.get(repo, ())):
+            go_body = _download(url(repo, f"{folder}/{go_file}"), timeout)
+            if pkg and go_body is not None:
+                for name, mf in parse_types_go(go_body.decode("utf-8", "replace"), pkg.group(1)).items():
+                    facts.setdefault(name, mf)
     if not protos:
         raise SchemaError("nothing was downloaded")
 
@@ -384,9 +478,19 @@ def fetch(
         (target / "descriptors.binpb").write_bytes(data)
         (target / "facts.json").write_text(json.dumps(_facts_to_json(facts), indent=0, sort_keys=True))
         (target / "fetched.json").write_text(
-            json.dumps({"version": version, "base_url": base, "files": sorted(protos), "skipped": skipped}, indent=1)
+            json.dumps(
+                {
+                    "version": version,
+                    "base_url": base,
+                    "index": index_used,
+                    "files": sorted(protos),
+                    "skipped": skipped,
+                },
+                indent=1,
+            )
         )
     except OSError as e:
         raise SchemaError(f"cannot write the schema cache {target}: {e}; set K8SLEARN_CACHE") from None
     _load_cached.cache_clear()
+    _newest_cached.cache_clear()
     return target
