@@ -277,8 +277,13 @@ class LabSession:
         )
         self.context.set_default_timeout(ACTION_TIMEOUT_MS)
         self.page = self.context.pages[0] if self.context.pages else self.context.new_page()
+        # uncaught exceptions and console.error lines of the page (a widget view that cannot be
+        # created is only logged there: its box just lacks it)
         self.console_errors: list[str] = []
-        self.page.on("pageerror", lambda e: self.console_errors.append(str(e)))
+        self.page.on("pageerror", lambda e: self.console_errors.append(f"uncaught: {e}"))
+        self.page.on(
+            "console", lambda m: self.console_errors.append(f"console: {m.text}") if m.type == "error" else None
+        )
 
     # -------------------------------------------------------------- stop
     def api(self, method: str, path: str) -> bytes:

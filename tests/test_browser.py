@@ -154,12 +154,17 @@ def test_notebook_in_the_browser(lab, name, record_property):
     import time
 
     t0 = time.perf_counter()
+    logged = len(lab.console_errors)
     state = run_in_browser(lab, name)
     record_property("browser_seconds", time.perf_counter() - t0)
     lab.screenshot_notebook(SHOTS / f"{name}.png")  # and {name}.2.png ... for a long one
     warnings = check_rendered(state, name)
     _banner_checks(state, name)
-    assert not lab.console_errors, f"JavaScript errors on the page: {lab.console_errors[:5]}"
+    errors = lab.console_errors[logged:]
+    for e in errors:
+        print("browser console:", e[:300])
+    bad = [e for e in errors if e.startswith("uncaught") or re.search(r"widget|view|model", e, re.I)]
+    assert not bad, f"JavaScript errors on the page while {name} ran: {bad[:5]}"
     for w in warnings:
         print("stderr (not an error):", w)
 
@@ -181,7 +186,7 @@ def wait_text(locator, predicate, what: str, timeout: float = 60) -> str:
     deadline = time.monotonic() + timeout
     text = ""
     while time.monotonic() < deadline:
-        text = locator.inner_text()
+        text = locator.inner_text(timeout=10_000) if locator.count() else "(nothing: no such element on the page)"
         if predicate(text):
             return text
         time.sleep(0.3)
@@ -268,13 +273,14 @@ def test_07_revision_slider(lab):
         return int(readout.inner_text().strip())
 
     before_rev, before = revision(), shown()
-    minimum = int(handle.get_attribute("aria-valuemin") or before_rev)
+    minimum = float(handle.get_attribute("aria-valuemin") or before_rev)
     handle.focus()
     page.keyboard.press("ArrowLeft" if before_rev > minimum else "ArrowRight")
     wait_text(readout, lambda t: t.strip() != str(before_rev), "a key press on the slider did not move it")
     stepped = revision()
     wait_text(area, lambda _: shown() != before, f"revision {before_rev} -> {stepped}: the output did not change")
-    assert str(stepped) in shown(), f"revision {stepped} is not shown:\n{shown()[:800]}"
+    after_step = shown()
+    assert str(stepped) in after_step, f"revision {stepped} is not shown:\n{after_step[:800]}"
     box.screenshot(path=str(SHOTS / f"{name}-revision-slider-step.png"))
 
     # drag the handle to the other end of the rail
@@ -288,10 +294,13 @@ def test_07_revision_slider(lab):
     page.mouse.move(rail["x"] + (rail["width"] - 2 if to_right else 2), grip["y"] + grip["height"] / 2, steps=12)
     page.mouse.up()
     wait_text(readout, lambda t: t.strip() != str(stepped), "dragging the slider did not move it")
-    dragged, after_step = revision(), shown()
+    dragged = revision()
     assert (dragged > stepped) == to_right, f"dragged {'right' if to_right else 'left'} but {stepped} -> {dragged}"
-    wait_text(area, lambda _: str(dragged) in shown(), f"revision {dragged} is not shown after the drag")
-    assert shown() != after_step or dragged == stepped
+    wait_text(
+        area,
+        lambda _: shown() != after_step and str(dragged) in shown(),
+        f"revision {stepped} -> {dragged} by dragging: the output did not change to show it",
+    )
     box.screenshot(path=str(SHOTS / f"{name}-revision-slider-drag.png"))
 
 
