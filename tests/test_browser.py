@@ -22,6 +22,8 @@ NAMES = notebook_names()
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 # how ipywidgets shows a widget when the lab cannot render it: its Python repr as plain text
 WIDGET_REPR = re.compile(r"^[A-Z]\w*\((children|value|options|description|layout|min|max)=")
+# a cell that displays a widget: display(browser.widget), display(widgets.VBox(...)), ...
+DISPLAYS_WIDGET = re.compile(r"display\([^)]*?(\.widget\b|widgets\.[A-Z])")
 
 
 class Reporter:
@@ -141,7 +143,7 @@ def check_rendered(state: dict, name: str) -> list[str]:
                     problems.append(f"{where}: an image output did not load")
         if "plt.show()" in src and not any(i["loaded"] for o in outputs for i in o["imgs"]):
             problems.append(f"{where}: plt.show() but no chart on the page")
-        if "display(" in src and "widget" in src and not any(o["mime"] == WIDGET_MIME for o in outputs):
+        if DISPLAYS_WIDGET.search(src) and not any(o["mime"] == WIDGET_MIME for o in outputs):
             problems.append(f"{where}: displays a widget, but no widget on the page")
     assert not problems, "\n".join(problems)
     return warnings
