@@ -409,7 +409,13 @@ class LabSession:
     def run_all(self, timeout: float = NOTEBOOK_TIMEOUT) -> dict:
         """Run > Run All Cells, then wait until no cell is queued or running and the kernel is idle;
         return the page's state (see `state`). Fails at once on a dialog or an input box."""
+        self.active_notebook().locator(".jp-Cell").first.click()  # the notebook the menu acts on
         self.menu("Run", "Run All Cells")
+        if not self._started(30):  # a menu click racing the lab's start-up: a learner clicks again
+            self.active_notebook().locator(".jp-Cell").first.click()
+            self.menu("Run", "Run All Cells")
+            if not self._started(60):
+                raise AssertionError("Run > Run All Cells started no cell (twice)")
         deadline = time.monotonic() + timeout
         settled = quiet = 0
         state = self.state()
@@ -433,6 +439,15 @@ class LabSession:
             f"Run All did not finish in {timeout:.0f} s: {state['numbered']}/{state['code_cells']} cells ran, "
             f"{state['queued']} queued or running, kernel {state['kernel']!r}"
         )
+
+    def _started(self, seconds: float) -> bool:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            state = self.state()
+            if state["queued"] or state["numbered"] or state["kernel"] == "busy":
+                return True
+            time.sleep(0.5)
+        return False
 
     def state(self) -> dict:
         """What the notebook on screen shows, cell by cell."""
@@ -497,14 +512,16 @@ panel => {
     if (prompt.includes('*')) out.queued += 1;
     const outputs = [...cell.querySelectorAll('.jp-OutputArea-output')].map(o => {
       // ipywidgets' renderer sets no data-mime-type: a widget output is one holding a widget view
-      const widget = !!o.querySelector(':scope > .jupyter-widgets, :scope > .widget-error');
+      const widget = !!o.querySelector(':scope > .jupyter-widgets, :scope > .jupyter-widgets-error-widget');
       const mime = o.getAttribute('data-mime-type') || (widget ? 'application/vnd.jupyter.widget-view+json' : '');
       const text = (o.innerText || o.textContent || '').slice(0, 4000);
       const imgs = [...o.querySelectorAll('img')].map(i => ({
         loaded: i.complete && i.naturalWidth > 0, w: i.naturalWidth, h: i.naturalHeight}));
       const widgets = mime === 'application/vnd.jupyter.widget-view+json' ? {
         views: o.querySelectorAll('.jupyter-widgets').length,
-        error: /Error displaying widget|Error rendering output/.test(o.textContent || ''),
+        // ipywidgets' error view (a red box, "Click to show javascript error."), or its older texts
+        error: !!o.querySelector('.jupyter-widgets-error-widget')
+          || /Error displaying widget|Error rendering output|Click to show javascript error/.test(o.textContent || ''),
         height: o.getBoundingClientRect().height} : null;
       return {mime, text, imgs, widgets};
     });
