@@ -390,9 +390,15 @@ class LabSession:
         ind = self.active_notebook().locator(".jp-Notebook-ExecutionIndicator")
         return (ind.first.get_attribute("data-status") or "") if ind.count() else ""
 
+    def status_bar_kernel(self) -> str:
+        """The status bar's kernel item, e.g. "Python 3 (ipykernel) | Idle" (it says Initializing
+        while the toolbar's indicator may already say idle)."""
+        item = self.page.locator(".jp-StatusBar-TextItem", has_text="(ipykernel) |")
+        return item.first.inner_text().strip() if item.count() else ""
+
     def wait_kernel_idle(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        while self.kernel_status() != "idle":
+        while self.kernel_status() != "idle" or not self.status_bar_kernel().endswith("| Idle"):
             if time.monotonic() > deadline:
                 raise AssertionError(f"the kernel is {self.kernel_status()!r}, not idle, after {timeout:.0f} s")
             time.sleep(0.5)
