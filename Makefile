@@ -14,7 +14,7 @@ export GOWORK := off
 export GOFLAGS := -mod=readonly -buildvcs=false
 export CGO_ENABLED := 0
 
-.PHONY: lab test install unit lint notebooks bench fuzz cluster up down record doctor clean
+.PHONY: lab test install unit lint notebooks bench fuzz cluster up down record doctor clean browser chromium
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "k8slearn needs Python 3.11 or newer; set PYTHON=/path/to/python3.11 (make lab PYTHON=...)")'
@@ -44,11 +44,25 @@ down: install
 
 ## make test: lint, unit tests, every notebook in replay, then (serially) every notebook live on
 ## the suite's own local control plane and recorded afresh and replayed (skipped, saying why,
-## when the control plane is not built)
+## when the control plane is not built), then the browser tests (skipped, saying why, without Chromium)
 PYTEST := $(BIN)/python -m pytest -q
 test: install lint
 	$(BIN)/python tests/with_control_plane.py sh -c \
-	  '$(PYTEST) -n 2 -m "not live" tests && $(PYTEST) -m live -p no:xdist tests'
+	  '$(PYTEST) -n 2 -m "not live and not browser" tests && $(PYTEST) -m live -p no:xdist tests'
+	$(PYTEST) -m browser -p no:xdist tests
+
+## make browser: only the browser tests: `make lab` driven in headless Chromium through every
+## notebook and widget (replay); screenshots in build/browser/ (docs/browser-tests.md)
+browser: install
+	$(PYTEST) -m browser -p no:xdist tests
+
+## make chromium: Debian's Chromium for the browser tests (CI runs it; needs root and apt-get)
+chromium:
+	@if [ -x /usr/bin/chromium ]; then echo "chromium: $$(/usr/bin/chromium --version 2>/dev/null)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y chromium || \
+	  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }; \
+	else echo "make chromium: needs root and apt-get; else install Chromium at /usr/bin/chromium" >&2; exit 1; fi
 
 
 ## make lint: ruff (lint and format) and mypy, configured in pyproject.toml
@@ -58,7 +72,7 @@ lint: install
 	$(BIN)/mypy
 
 unit: install
-	$(BIN)/python -m pytest -q tests --ignore=tests/test_notebooks.py -k "not notebook"
+	$(BIN)/python -m pytest -q tests --ignore=tests/test_notebooks.py --ignore=tests/test_browser.py -k "not notebook"
 
 bench: install
 	$(BIN)/python benchmarks/bench_decode.py
