@@ -142,8 +142,8 @@ def to_python(value: Any) -> Any:
     return value
 
 
-class Program:
-    """A compiled expression; evaluate it many times with different variable values."""
+class LocalProgram:
+    """A compiled expression evaluated in *this* process (the guard worker uses it; see _guard.py)."""
 
     def __init__(self, expression: str, var_types: tuple[tuple[str, str], ...], check: bool = True):
         self.expression = expression
@@ -175,6 +175,12 @@ class Program:
             )
         try:
             result = self._compiled.eval(data=data)
+        except TypeError as exc:  # pybind could not convert an input (a lone surrogate in a string, ...)
+            raise CELError(
+                f"eval error: an input value cannot be given to the CEL engine: {exc}".splitlines()[0],
+                expression=self.expression,
+                phase="eval",
+            ) from None
         except RuntimeError as exc:
             raise _error_from(exc, self.expression, "eval") from None
         c = _cel()
@@ -191,6 +197,40 @@ class Program:
                 phase="eval",
             ) from None
         return to_python(plain)
+
+    def __repr__(self):
+        return f"LocalProgram({self.expression!r}, variables={list(self.variables)})"
+
+
+class Program:
+    """A compiled expression; evaluate it many times with different variable values.
+
+    Compilation and evaluation run in k8slearn's CEL worker process (k8slearn/cel/_guard.py), so
+    an expression that crashes the engine, runs too long or grows too large costs a
+    :class:`CELError` naming the limit, never the caller's process (a Jupyter kernel).
+    """
+
+    def __init__(self, expression: str, var_types: tuple[tuple[str, str], ...], check: bool = True):
+        from k8slearn.cel import _guard
+
+        self.expression = expression
+        self.variables = tuple(n for n, _ in var_types)
+        self._key = (expression, var_types, check)
+        _guard.call("compile", self._key, None)
+
+    def evaluate(self, variables: Mapping[str, Any] | None = None) -> Any:
+        """Evaluate with ``variables`` bound (each declared variable needs a value); CELError on failure."""
+        from k8slearn.cel import _guard
+
+        data = dict(variables or {})
+        missing = [n for n in self.variables if n not in data]
+        if missing:
+            raise CELError(
+                f"no value given for declared variable(s) {', '.join(missing)}; pass them in `variables`",
+                expression=self.expression,
+                phase="eval",
+            )
+        return _guard.call("eval", self._key, data)
 
     def __repr__(self):
         return f"Program({self.expression!r}, variables={list(self.variables)})"
@@ -214,6 +254,15 @@ def compile(
     """
     if not isinstance(expression, str):
         raise CELError(f"a CEL expression must be a string, got {type(expression).__name__}")
+    try:
+        expression.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise CELError(
+            f"compile error: the expression is not valid UTF-8 text ({exc.reason} at character {exc.start}); "
+            "a lone surrogate such as '\\ud800' cannot be part of a CEL expression",
+            expression=expression,
+            phase="compile",
+        ) from None
     types = dict(types or {})
     if isinstance(variables, Mapping):
         keys = tuple(sorted(_type_key(n, v, types.get(n)) for n, v in variables.items()))
