@@ -59,12 +59,15 @@ def test_optional_types():
     assert kc.evaluate("{'a': 1}[?'b'].orValue(5)") == 5
 
 
-def test_cross_type_numeric_comparison_is_a_known_gap():
-    # Kubernetes enables cel.CrossTypeNumericComparisons (1.28 in base.go); cel-cpp's type
-    # checker as wrapped by cel-expr-python 0.1.3 rejects int < double. Documented limitation:
-    # if this starts passing, update docs/cel-engine.md and the library table.
+def test_cross_type_numeric_comparisons():
+    # Kubernetes enables cel.CrossTypeNumericComparisons (base.go L102); the apiserver accepts
+    # these and the local engine runs them unchecked when they are the only type errors
+    assert kc.evaluate("1 < 1.5") is True
+    assert kc.evaluate("2u >= 1.5") is True
     with pytest.raises(kc.CELError, match="no matching overload"):
-        kc.evaluate("1 < 1.5")
+        kc.evaluate("1 < 'a'")
+    with pytest.raises(kc.CELError, match="no matching overload"):
+        kc.evaluate("1 == 1.0")  # equality across types is refused by the apiserver too
 
 
 def test_library_table_has_releases():

@@ -142,7 +142,12 @@ def ask_local_policy(case: PolicyCase, namespace: str) -> Answer:
     }
     params = None
     if case.params is not None:
-        params = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _param_meta(case, namespace), "data": case.params}
+        params = {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": _param_meta(case, namespace),
+            "data": case.params,
+        }
     ns_obj = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace, "labels": _ns_labels(namespace)}}
     try:
         result = admit(policy, binding, request, params=params, namespace_object=ns_obj)
@@ -417,7 +422,9 @@ def _ask_policies(adm, core, namespace, pause, cases: list[PolicyCase], out: dic
             continue
         create(adm.create_validating_admission_policy_binding, binding_object(c, namespace))
     # the policies are compiled by a loop that runs once a second: probe with a case that denies
-    probe = next(c for c in cases if c.policy["validations"][0]["expression"] == "false" and not c.policy.get("matchConditions"))
+    probe = next(
+        c for c in cases if c.policy["validations"][0]["expression"] == "false" and not c.policy.get("matchConditions")
+    )
     for _ in range(80):
         code, _, _ = _send(core.create_namespaced_config_map_with_http_info, namespace, configmap(probe, namespace),
                            dry_run="All")  # fmt: skip

@@ -617,7 +617,12 @@ POLICY_CASES: list[tuple[str, dict, dict, dict | None]] = [
     (
         "params",
         _vap(
-            [{"expression": "object.data.size() <= int(params.data.max)", "messageExpression": "'max ' + params.data.max"}]
+            [
+                {
+                    "expression": "object.data.size() <= int(params.data.max)",
+                    "messageExpression": "'max ' + params.data.max",
+                }
+            ]
         ),
         {"a": "1", "b": "2"},
         {"max": "1"},

@@ -115,6 +115,17 @@ def _error_from(exc_or_msg, expression: str, phase: str) -> CELError:
     return CELError(f"{phase} error{where}: {clean}", expression=expression, line=line, column=column, phase=phase)
 
 
+_CMP_ERROR = re.compile(
+    r"found no matching overload for '_(?:<|<=|>|>=)_' applied to '\((int|uint|double), (int|uint|double)\)'"
+)
+
+
+def _only_cross_type_comparisons(text: str) -> bool:
+    """Are all checker errors in ``text`` comparisons of two different numeric types?"""
+    errors = re.findall(r"ERROR: <input>:\d+:\d+: ([^\n]*)", text)
+    return bool(errors) and all((m := _CMP_ERROR.search(e)) and m.group(1) != m.group(2) for e in errors)
+
+
 def to_python(value: Any) -> Any:
     """Convert a cel-expr-python plain value into the plain Python value documented above."""
     if isinstance(value, bytearray):
@@ -152,7 +163,16 @@ class LocalProgram:
         try:
             self._compiled = env.compile(expression, disable_check=not check)
         except RuntimeError as exc:
-            raise _error_from(exc, expression, "compile") from None
+            if not (check and _only_cross_type_comparisons(str(exc))):
+                raise _error_from(exc, expression, "compile") from None
+            # Kubernetes enables cel.CrossTypeNumericComparisons (base.go L102); cel-cpp's
+            # runtime compares int, uint and double across types, but its checker in
+            # cel-expr-python 0.1.3 has no switch for it. When those comparisons are the
+            # only type errors, the expression runs unchecked (it is checked otherwise).
+            try:
+                self._compiled = env.compile(expression, disable_check=True)
+            except RuntimeError as exc2:
+                raise _error_from(exc2, expression, "compile") from None
         if any(word in expression for word in _rewrite.TRIGGERS):
             # evaluate the format library and transformMap/transformMapEntry through an AST
             # rewrite (see _rewrite.py); type checking above used the unchanged expression

@@ -109,6 +109,10 @@ def _link_local_multicast(m):
     return a in ipaddress.ip_network("ff02::/16")
 
 
+def _is_canonical(s: str) -> bool:
+    return str(parse_ip(s)) == s
+
+
 def functions() -> list[Decl]:
     """The declarations of Kubernetes' IP and CIDR library functions."""
     S, B, I, IP, CIDR = T.STRING, T.BOOL, T.INT, T.IP, T.CIDR
@@ -119,7 +123,8 @@ def functions() -> list[Decl]:
             ("cidr_ip", IP, [CIDR], True, lambda c: _ip_msg(parse_ip(c.value.partition("/")[0]))),
         ),
         decl("isIP", ("is_ip", B, [S], False, lambda s: _ok(parse_ip, s))),
-        decl("isCanonical", ("ip_is_canonical", B, [IP], True, lambda m: str(_addr(m)) == m.value)),
+        # a global function on a string, named ip.isCanonical (ip.go, ipLibraryDecls at v0.37.2)
+        decl("ip.isCanonical", ("ip_is_canonical", B, [S], False, _is_canonical)),
         decl("family", ("ip_family", I, [IP], True, lambda m: _addr(m).version)),
         decl("isUnspecified", ("ip_is_unspecified", B, [IP], True, lambda m: _addr(m).is_unspecified)),
         decl("isLoopback", ("ip_is_loopback", B, [IP], True, lambda m: _addr(m).is_loopback)),

@@ -91,7 +91,7 @@ def _is_integer(q):
 
 def _as_integer(q):
     if not _is_integer(q):
-        raise ValueError("cannot convert value to integer: loss of precision or overflow")
+        raise ValueError("cannot convert value to integer")  # quantity.go quantityGetValue
     return value_of(q).numerator
 
 
@@ -121,7 +121,8 @@ def functions() -> list[Decl]:
         decl("isInteger", ("quantity_is_integer", B, [Q], True, _is_integer)),
         decl("asInteger", ("quantity_as_integer", I, [Q], True, _as_integer)),
         decl("asApproximateFloat", ("quantity_as_float", T.DOUBLE, [Q], True, _as_float)),
-        decl("sign", ("quantity_sign", I, [Q], True, lambda q: (value_of(q) > 0) - (value_of(q) < 0))),
+        # sign is a global function in quantity.go (quantityLibraryDecls), not a member
+        decl("sign", ("quantity_sign", I, [Q], False, lambda q: (value_of(q) > 0) - (value_of(q) < 0))),
         decl("compareTo", ("quantity_compare_to", I, [Q, Q], True, _cmp)),
         decl("isLessThan", ("quantity_less", B, [Q, Q], True, lambda a, b: _cmp(a, b) < 0)),
         decl("isGreaterThan", ("quantity_greater", B, [Q, Q], True, lambda a, b: _cmp(a, b) > 0)),

@@ -91,9 +91,10 @@ LIBRARIES = (
         ("optional.of", "optional.none", "orValue", "hasValue", "?.", "1 < 1.5", "quantity", "isLessThan", "compareTo"),
         "1.28",
         "L99-L106",
-        "partly",
+        "yes",
         "quantity('1Gi').isGreaterThan(quantity('1000Mi')) && optional.of(1).hasValue()",
-        "cross-type numeric comparisons are missing: cel-cpp's checker in cel-expr-python 0.1.3 rejects int < double",
+        "cross-type numeric comparisons: cel-cpp's checker rejects int < double, so such an expression "
+        "runs unchecked when those are its only type errors (cel-cpp's runtime compares them)",
     ),
     Library(
         "literal validators (duration, timestamp, regex, homogeneous literals)",
@@ -137,7 +138,7 @@ LIBRARIES = (
             "ip",
             "isIP",
             "family",
-            "isCanonical",
+            "ip.isCanonical",
             "cidr",
             "isCIDR",
             "containsIP",
