@@ -173,6 +173,24 @@ class LocalProgram:
                 self._compiled = env.compile(expression, disable_check=True)
             except RuntimeError as exc2:
                 raise _error_from(exc2, expression, "compile") from None
+        if check:
+            from k8slearn.cel import _narrow
+
+            try:
+                refused = _narrow.refusal(self._compiled.serialize())
+            except Exception:  # noqa: BLE001 - an AST this reader does not know: the guard still protects
+                refused = None
+            if refused is not None:
+                text, offset = refused
+                line = expression.count("\n", 0, offset) + 1
+                column = offset - (expression.rfind("\n", 0, offset) + 1) + 1
+                raise CELError(
+                    f"compile error (line {line}, column {column}): {text}",
+                    expression=expression,
+                    line=line,
+                    column=column,
+                    phase="compile",
+                )
         if any(word in expression for word in _rewrite.TRIGGERS):
             # evaluate the format library and transformMap/transformMapEntry through an AST
             # rewrite (see _rewrite.py); type checking above used the unchanged expression

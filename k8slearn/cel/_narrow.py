@@ -1,0 +1,123 @@
+"""Refuse at compile time the calls Kubernetes' declarations refuse, where k8slearn declares dyn.
+
+cel-cpp dispatches custom functions by value *kind*, so overloads that differ only in which
+message they take (compareTo on Quantity and on Semver) are declared once with ``dyn``
+parameters (see _decl._fold), and the list functions (sum, min, max, isSorted) take
+``list(dyn)``. The checker then lets through calls that cel-go refuses, and some of them
+(an optional value reaching Python) crashed cel-expr-python. This module reads the *checked*
+AST (``cel.expr.CheckedExpr``: each call's chosen overload ids and each node's type) and
+refuses such a call with cel-go's own message, ``found no matching overload for 'compareTo'
+applied to 'optional_type(int).(kubernetes.Semver)'``. A ``dyn`` argument passes (the runtime
+decides, as in cel-go).
+
+Signatures: k8s.io/apiserver@v0.37.2 pkg/cel/library/quantity.go, semverlib.go
+(compareTo, isLessThan, isGreaterThan take two Quantities or two Semvers) and lists.go
+(summableTypes int, uint, double, duration; comparableTypes adds bool, timestamp, string, bytes).
+"""
+
+from __future__ import annotations
+
+from k8slearn.cel._protos import pool_and_classes
+
+_PRIMITIVES = {1: "bool", 2: "int", 3: "uint", 4: "double", 5: "string", 6: "bytes"}
+_WELL_KNOWN = {1: "any", 2: "google.protobuf.Timestamp", 3: "google.protobuf.Duration"}
+_SUMMABLE = {"int", "uint", "double", "google.protobuf.Duration"}
+_COMPARABLE = _SUMMABLE | {"bool", "google.protobuf.Timestamp", "string", "bytes"}
+_PAIRS = {"kubernetes.Quantity", "kubernetes.Semver"}
+# function -> what its (target, args) types must be
+_PAIR_FUNCTIONS = ("compareTo", "isLessThan", "isGreaterThan")
+_OPTIONAL_RESULTS = {"validate": "optional_type(list(string))", "format.named": "optional_type(kubernetes.Format)"}
+_LIST_FUNCTIONS = {"sum": _SUMMABLE, "min": _COMPARABLE, "max": _COMPARABLE, "isSorted": _COMPARABLE}
+
+
+def type_name(t) -> str:
+    """cel-go's spelling of a checked type (as in its 'found no matching overload' errors)."""
+    kind = t.WhichOneof("type_kind")
+    if kind == "primitive":
+        return _PRIMITIVES.get(t.primitive, "dyn")
+    if kind == "wrapper":
+        return f"wrapper({_PRIMITIVES.get(t.wrapper, 'dyn')})"
+    if kind == "well_known":
+        return _WELL_KNOWN.get(t.well_known, "dyn")
+    if kind == "null":
+        return "null_type"
+    if kind == "list_type":
+        return f"list({type_name(t.list_type.elem_type)})"
+    if kind == "map_type":
+        return f"map({type_name(t.map_type.key_type)}, {type_name(t.map_type.value_type)})"
+    if kind == "message_type":
+        return t.message_type
+    if kind == "type_param":
+        return t.type_param
+    if kind == "type":
+        return f"type({type_name(t.type)})"
+    if kind == "abstract_type":
+        params = ", ".join(type_name(p) for p in t.abstract_type.parameter_types)
+        return f"{t.abstract_type.name}({params})" if params else t.abstract_type.name
+    return "dyn"
+
+
+def _ok_pair(a: str, b: str) -> bool:
+    if "dyn" in (a, b):
+        return (a == "dyn" or a in _PAIRS) and (b == "dyn" or b in _PAIRS)
+    return a == b and a in _PAIRS
+
+
+def _ok_list(t: str, allowed: set[str]) -> bool:
+    if t == "dyn" or t == "list(dyn)":
+        return True
+    return t.startswith("list(") and t[5:-1] in allowed
+
+
+def refusal(serialized: bytes) -> tuple[str, int] | None:
+    """(cel-go's message, source offset) for the first call Kubernetes would refuse, or None."""
+    from google.protobuf import any_pb2
+
+    wrapper = any_pb2.Any()
+    wrapper.ParseFromString(serialized)
+    if not wrapper.type_url.endswith("cel.expr.CheckedExpr"):
+        return None
+    checked = pool_and_classes("celsyntax.proto")[1]["cel.expr.CheckedExpr"]()
+    checked.ParseFromString(wrapper.value)
+    types, positions = checked.type_map, checked.source_info.positions
+
+    def name_of(e) -> str:
+        t = type_name(types[e.id]) if e.id in types else "dyn"
+        if t == "dyn" and e.WhichOneof("expr_kind") == "call_expr":
+            # cel-cpp records our optional-returning declarations as dyn; format.go declares these
+            t = _OPTIONAL_RESULTS.get(e.call_expr.function, t)
+        return t
+
+    stack = [checked.expr]
+    while stack:
+        e = stack.pop()
+        kind = e.WhichOneof("expr_kind")
+        if kind == "call_expr":
+            c = e.call_expr
+            member = c.HasField("target")
+            args = [name_of(a) for a in c.args]
+            target = name_of(c.target) if member else None
+            bad = False
+            if member and c.function in _PAIR_FUNCTIONS and len(args) == 1:
+                bad = not _ok_pair(target or "dyn", args[0])
+            elif member and c.function in _LIST_FUNCTIONS and not args:
+                bad = not _ok_list(target or "dyn", _LIST_FUNCTIONS[c.function])
+            if bad:
+                shown = f"{target}.({', '.join(args)})" if member else f"({', '.join(args)})"
+                return f"found no matching overload for '{c.function}' applied to '{shown}'", positions.get(e.id, 0)
+            if member:
+                stack.append(c.target)
+            stack.extend(c.args)
+        elif kind == "select_expr":
+            stack.append(e.select_expr.operand)
+        elif kind == "list_expr":
+            stack.extend(e.list_expr.elements)
+        elif kind == "struct_expr":
+            for entry in e.struct_expr.entries:
+                if entry.HasField("map_key"):
+                    stack.append(entry.map_key)
+                stack.append(entry.value)
+        elif kind == "comprehension_expr":
+            x = e.comprehension_expr
+            stack.extend([x.iter_range, x.accu_init, x.loop_condition, x.loop_step, x.result])
+    return None
