@@ -181,6 +181,8 @@ def _answer(op: str, key: tuple, data: Any, cache: dict) -> tuple[str, Any]:
             cache[key] = prog
         if op == "compile":
             return "ok", None
+        if op == "type":
+            return "ok", prog.result_type()
         return "ok", prog.evaluate(data)
     except CELError as exc:
         return "err", dict(

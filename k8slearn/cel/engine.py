@@ -81,6 +81,7 @@ def _env(var_types: tuple[tuple[str, str], ...]):
     c = _cel()
     pool, _ = pool_and_classes(*PROTOS)
     types = {"dyn": c.Type.DYN, "timestamp": c.Type.TIMESTAMP, "duration": c.Type.DURATION}
+    types.update(int=c.Type.INT, uint=c.Type.UINT, double=c.Type.DOUBLE, string=c.Type.STRING, bool=c.Type.BOOL)
     try:
         return c.NewEnv(
             pool,
@@ -236,6 +237,10 @@ class LocalProgram:
             ) from None
         return to_python(plain)
 
+    def result_type(self) -> str:
+        """The checked result type's name ("bool", "string", "dyn", ...)."""
+        return str(to_python(self._compiled.return_type()))
+
     def __repr__(self):
         return f"LocalProgram({self.expression!r}, variables={list(self.variables)})"
 
@@ -270,6 +275,12 @@ class Program:
             )
         return _guard.call("eval", self._key, data)
 
+    def result_type(self) -> str:
+        """The type the checker gives the expression's result ("bool", "string", "dyn", ...)."""
+        from k8slearn.cel import _guard
+
+        return _guard.call("type", self._key, None)
+
     def __repr__(self):
         return f"Program({self.expression!r}, variables={list(self.variables)})"
 
@@ -285,7 +296,9 @@ def compile(
 
     ``variables`` may be a mapping of example values (a top-level datetime/timedelta
     makes that variable a timestamp/duration) or just names (dynamically typed).
-    ``types`` may force "dyn", "timestamp" or "duration" for a name. ``check=False`` skips
+    ``types`` may force "dyn", "timestamp", "duration", "int", "uint", "double", "string" or
+    "bool" for a name (validate_crd declares ``self`` with its schema's scalar type, as the
+    apiserver does, so ``self == 1`` on a string is a compile error there too). ``check=False`` skips
     the type checker (parse only; type errors then surface at evaluation, as with the
     conformance suite's ``disable_check``). Kubernetes always type-checks.
     Raises :class:`CELError` (with ``line``/``column``) when the expression does not compile.
