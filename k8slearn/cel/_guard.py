@@ -183,6 +183,8 @@ def _answer(op: str, key: tuple, data: Any, cache: dict) -> tuple[str, Any]:
             return "ok", None
         if op == "type":
             return "ok", prog.result_type()
+        if op == "plan":
+            return "ok", prog.planning_error()
         return "ok", prog.evaluate(data)
     except CELError as exc:
         return "err", dict(

@@ -399,9 +399,19 @@ def check_rules(schema: dict) -> None:
             if _OLDSELF.search(rule.get("rule", "")) and not rule.get("optionalOldSelf"):
                 variables["oldSelf"] = None
             types = _self_types(node, dict(variables))
-            if rule.get("rule") and not rule.get("optionalOldSelf"):
-                if cel_compile(rule["rule"], variables, types=types).result_type() not in ("bool", "dyn"):
+            if rule.get("rule"):
+                if rule.get("optionalOldSelf"):
+                    prog = cel_compile(_optional_old_expr(rule["rule"]), {"self": None, "__old": None}, types=types)
+                else:
+                    prog = cel_compile(rule["rule"], variables, types=types)
+                if not rule.get("optionalOldSelf") and prog.result_type() not in ("bool", "dyn"):
                     raise _refuse(f"Invalid value: {_go_json(rule)}: cel expression must evaluate to a bool")
+                planned = prog.planning_error()
+                if planned is not None:
+                    when, text = planned
+                    if when == "instantiation":
+                        text = f"Invalid value: {_go_json(rule)}: program instantiation failed: {text}"
+                    raise _refuse(text)
             if rule.get("messageExpression"):
                 mvars = (
                     {"self": None, "oldSelf": None} if _OLDSELF.search(rule["messageExpression"]) else {"self": None}

@@ -160,7 +160,7 @@ class LocalProgram:
     def __init__(self, expression: str, var_types: tuple[tuple[str, str], ...], check: bool = True):
         self.expression = expression
         self.variables = tuple(n for n, _ in var_types)
-        env = _env(var_types)
+        env = self._env = _env(var_types)
         try:
             self._compiled = env.compile(expression, disable_check=not check)
         except RuntimeError as exc:
@@ -237,6 +237,15 @@ class LocalProgram:
             ) from None
         return to_python(plain)
 
+    def planning_error(self) -> tuple[str, str] | None:
+        """What cel-go would refuse while planning this program (see _plan.py), or None."""
+        from k8slearn.cel._plan import planning_error
+
+        try:
+            return planning_error(self._env, self._env.compile(self.expression, disable_check=True).serialize())
+        except RuntimeError:
+            return None
+
     def result_type(self) -> str:
         """The checked result type's name ("bool", "string", "dyn", ...)."""
         return str(to_python(self._compiled.return_type()))
@@ -274,6 +283,13 @@ class Program:
                 phase="eval",
             )
         return _guard.call("eval", self._key, data)
+
+    def planning_error(self) -> tuple[str, str] | None:
+        """("compile" or "instantiation", cel-go's message) when the apiserver would refuse this
+        expression while building its program (constant conversions and regexes), else None."""
+        from k8slearn.cel import _guard
+
+        return _guard.call("plan", self._key, None)
 
     def result_type(self) -> str:
         """The type the checker gives the expression's result ("bool", "string", "dyn", ...)."""

@@ -61,6 +61,19 @@ def _last_index_of(lst, v):
     return -1
 
 
+# RE2's error texts (re2.h, RE2::ErrorCode) -> Go regexp/syntax's for the same error
+_GO_REGEXP_ERRORS = {
+    "missing ]": "missing closing ]",
+    "missing )": "missing closing )",
+    "trailing \\": "trailing backslash at end of expression",
+    "no argument for repetition operator": "missing argument to repetition operator",
+    "invalid repetition size": "invalid repeat count",
+    "bad repetition operator": "invalid nested repetition operator",
+    "invalid perl operator": "invalid or unsupported Perl syntax",
+    "invalid named capture group": "invalid named capture",
+}
+
+
 @functools.lru_cache(maxsize=256)
 def _compile(pattern):
     import re2
@@ -70,7 +83,8 @@ def _compile(pattern):
     except re2.error as exc:
         text = exc.args[0] if exc.args else ""
         text = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
-        raise ValueError(f"error parsing regexp: {text}") from exc
+        code, _, arg = text.partition(": ")
+        raise ValueError(f"error parsing regexp: {_GO_REGEXP_ERRORS.get(code, code)}: `{arg}`") from exc
 
 
 def _find(s, pattern):
