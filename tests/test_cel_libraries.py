@@ -112,7 +112,7 @@ def test_invalid_inputs_raise():
         "ip('fe80::1%eth0')",
         "ip('01.2.3.4')",
         "cidr('::1/129')",
-        "url('/relative')",
+        "url('relative')",  # '/relative' is a valid request URI (an absolute path), as the apiserver says
         "semver('1.0')",
         "quantity('12x')",
     ]:

@@ -452,8 +452,8 @@ def _ask_policies(adm, core, namespace, pause, cases: list[PolicyCase], out: dic
 
 def compare(apiserver: dict[str, Answer], local: dict[str, Answer]) -> list[dict]:
     """One row per case: what each side said, and whether verdict and messages agree."""
-    index = {c.id: c for c in crd_cases()}
-    index.update({c.id: c for c in policy_cases()})  # type: ignore[dict-item]
+    index: dict[str, CRDCase | PolicyCase] = {c.id: c for c in crd_cases()}
+    index.update({c.id: c for c in policy_cases()})
     rows = []
     for cid, case in index.items():
         a, l = apiserver.get(cid), local.get(cid)

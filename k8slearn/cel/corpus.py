@@ -658,12 +658,12 @@ def crd_cases() -> list[CRDCase]:
             n += 1
             out.append(CRDCase(f"e{n:03d}", library, "expression", ({"rule": e},)))
     n = 0
-    for library, schema, value, rules in SELF_CASES:
-        for r in rules:
+    for library, schema, value, texts in SELF_CASES:
+        for text in texts:
             n += 1
-            out.append(CRDCase(f"s{n:03d}", library, "self", ({"rule": r},), schema, value))
-    for i, (kind, schema, value, old, rules) in enumerate(FEATURE_CASES, 1):
-        out.append(CRDCase(f"f{i:03d}", "CRD rule features", kind, tuple(rules), schema, value, old))
+            out.append(CRDCase(f"s{n:03d}", library, "self", ({"rule": text},), schema, value))
+    for i, (kind, schema, value, old, rule_dicts) in enumerate(FEATURE_CASES, 1):
+        out.append(CRDCase(f"f{i:03d}", "CRD rule features", kind, tuple(rule_dicts), schema, value, old))
     return out
 
 
