@@ -10,7 +10,9 @@ def test_plain_values():
     assert kc.evaluate("1u") == 1
     assert kc.evaluate("b'ab'") == b"ab"
     assert kc.evaluate("null") is None
-    assert kc.evaluate("{'a': [1, 2.5]}") == {"a": [1, 2.5]}
+    assert kc.evaluate("{'a': [1, 2.5]}", homogeneous=False) == {"a": [1, 2.5]}
+    with pytest.raises(kc.CELError, match="expected type 'int' but found 'double'"):
+        kc.evaluate("{'a': [1, 2.5]}")  # Kubernetes' cel.HomogeneousAggregateLiterals
     assert kc.evaluate("timestamp('2020-01-01T00:00:00Z')") == datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC)
     assert kc.evaluate("duration('90s')") == datetime.timedelta(seconds=90)
     assert kc.evaluate("type(1)") == "int"

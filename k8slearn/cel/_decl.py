@@ -41,6 +41,8 @@ class T:
             return c.Type.List(c.Type.DYN)
         if name == "MAP":
             return c.Type.Map(c.Type.DYN, c.Type.DYN)
+        if name == "List_INT":
+            return c.Type.List(c.Type.INT)
         if name == "LIST_STRING":
             return c.Type.List(c.Type.STRING)
         if name == "MAP_STRING_LIST":

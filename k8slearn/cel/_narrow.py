@@ -69,8 +69,20 @@ def _ok_list(t: str, allowed: set[str]) -> bool:
     return t.startswith("list(") and t[5:-1] in allowed
 
 
-def refusal(serialized: bytes) -> tuple[str, int] | None:
-    """(cel-go's message, source offset) for the first call Kubernetes would refuse, or None."""
+def _mixed(types: list[str]) -> str | None:
+    """cel.HomogeneousAggregateLiterals (base.go L63): the elements of a list or map literal
+    must all have the type of the first; dyn passes. cel-go's message, or None."""
+    known = [t for t in types if t != "dyn"]
+    for t in known[1:]:
+        if t != known[0]:
+            return f"expected type '{known[0]}' but found '{t}'"
+    return None
+
+
+def refusal(serialized: bytes, homogeneous: bool = True) -> tuple[str, int] | None:
+    """(cel-go's message, source offset) for the first call Kubernetes would refuse, or None.
+    ``homogeneous`` adds Kubernetes' homogeneous literal check (not part of plain CEL), whose
+    exemption for lists under a ``format`` call is cel-go's (ext/formatting.go)."""
     from google.protobuf import any_pb2
 
     wrapper = any_pb2.Any()
@@ -88,9 +100,9 @@ def refusal(serialized: bytes) -> tuple[str, int] | None:
             t = _OPTIONAL_RESULTS.get(e.call_expr.function, t)
         return t
 
-    stack = [checked.expr]
+    stack = [(checked.expr, False)]
     while stack:
-        e = stack.pop()
+        e, in_format = stack.pop()
         kind = e.WhichOneof("expr_kind")
         if kind == "call_expr":
             c = e.call_expr
@@ -102,22 +114,33 @@ def refusal(serialized: bytes) -> tuple[str, int] | None:
                 bad = not _ok_pair(target or "dyn", args[0])
             elif member and c.function in _LIST_FUNCTIONS and not args:
                 bad = not _ok_list(target or "dyn", _LIST_FUNCTIONS[c.function])
+            elif member and c.function == "reverse" and not args and target == "string":
+                bad = True  # Kubernetes enables strings version 2; string reverse() came in version 3
             if bad:
                 shown = f"{target}.({', '.join(args)})" if member else f"({', '.join(args)})"
                 return f"found no matching overload for '{c.function}' applied to '{shown}'", positions.get(e.id, 0)
+            inner = in_format or c.function == "format"
             if member:
-                stack.append(c.target)
-            stack.extend(c.args)
+                stack.append((c.target, inner))
+            stack.extend((a, inner) for a in c.args)
         elif kind == "select_expr":
-            stack.append(e.select_expr.operand)
+            stack.append((e.select_expr.operand, in_format))
         elif kind == "list_expr":
-            stack.extend(e.list_expr.elements)
+            mixed = None if in_format or not homogeneous else _mixed([name_of(x) for x in e.list_expr.elements])
+            if mixed:
+                return mixed, positions.get(e.id, 0)
+            stack.extend((x, in_format) for x in e.list_expr.elements)
         elif kind == "struct_expr":
+            entries = [x for x in e.struct_expr.entries if x.HasField("map_key")]
+            if entries and not e.struct_expr.message_name and homogeneous and not in_format:
+                mixed = _mixed([name_of(x.map_key) for x in entries]) or _mixed([name_of(x.value) for x in entries])
+                if mixed:
+                    return mixed, positions.get(e.id, 0)
             for entry in e.struct_expr.entries:
                 if entry.HasField("map_key"):
-                    stack.append(entry.map_key)
-                stack.append(entry.value)
+                    stack.append((entry.map_key, in_format))
+                stack.append((entry.value, in_format))
         elif kind == "comprehension_expr":
             x = e.comprehension_expr
-            stack.extend([x.iter_range, x.accu_init, x.loop_condition, x.loop_step, x.result])
+            stack.extend((p, in_format) for p in (x.iter_range, x.accu_init, x.loop_condition, x.loop_step, x.result))
     return None

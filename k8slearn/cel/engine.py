@@ -53,11 +53,21 @@ def _cel():
 
 @functools.lru_cache(maxsize=1)
 def _function_decls():
-    from k8slearn.cel import lib_comprehensions, lib_format, lib_lists_regex, lib_net, lib_quantity, lib_semver, lib_url
+    from k8slearn.cel import (
+        lib_comprehensions,
+        lib_format,
+        lib_lists_regex,
+        lib_lists_v3,
+        lib_net,
+        lib_quantity,
+        lib_semver,
+        lib_url,
+    )
     from k8slearn.cel._decl import build
 
     decls = []
-    for lib in (lib_lists_regex, lib_url, lib_quantity, lib_net, lib_semver, lib_format, lib_comprehensions):
+    libs = (lib_lists_regex, lib_lists_v3, lib_url, lib_quantity, lib_net, lib_semver, lib_format, lib_comprehensions)
+    for lib in libs:
         decls.extend(lib.functions())
     return build(decls)
 
@@ -157,7 +167,9 @@ def to_python(value: Any) -> Any:
 class LocalProgram:
     """A compiled expression evaluated in *this* process (the guard worker uses it; see _guard.py)."""
 
-    def __init__(self, expression: str, var_types: tuple[tuple[str, str], ...], check: bool = True):
+    def __init__(
+        self, expression: str, var_types: tuple[tuple[str, str], ...], check: bool = True, homogeneous: bool = True
+    ):
         self.expression = expression
         self.variables = tuple(n for n, _ in var_types)
         env = self._env = _env(var_types)
@@ -178,7 +190,7 @@ class LocalProgram:
             from k8slearn.cel import _narrow
 
             try:
-                refused = _narrow.refusal(self._compiled.serialize())
+                refused = _narrow.refusal(self._compiled.serialize(), homogeneous)
             except Exception:  # noqa: BLE001 - an AST this reader does not know: the guard still protects
                 refused = None
             if refused is not None:
@@ -262,12 +274,14 @@ class Program:
     :class:`CELError` naming the limit, never the caller's process (a Jupyter kernel).
     """
 
-    def __init__(self, expression: str, var_types: tuple[tuple[str, str], ...], check: bool = True):
+    def __init__(
+        self, expression: str, var_types: tuple[tuple[str, str], ...], check: bool = True, homogeneous: bool = True
+    ):
         from k8slearn.cel import _guard
 
         self.expression = expression
         self.variables = tuple(n for n, _ in var_types)
-        self._key = (expression, var_types, check)
+        self._key = (expression, var_types, check, homogeneous)
         _guard.call("compile", self._key, None)
 
     def evaluate(self, variables: Mapping[str, Any] | None = None) -> Any:
@@ -307,6 +321,7 @@ def compile(
     *,
     types: Mapping[str, str] | None = None,
     check: bool = True,
+    homogeneous: bool = True,
 ) -> Program:  # noqa: A001
     """Compile ``expression`` once; ``variables`` names the variables it may use.
 
@@ -317,6 +332,8 @@ def compile(
     apiserver does, so ``self == 1`` on a string is a compile error there too). ``check=False`` skips
     the type checker (parse only; type errors then surface at evaluation, as with the
     conformance suite's ``disable_check``). Kubernetes always type-checks.
+    ``homogeneous=False`` drops Kubernetes' cel.HomogeneousAggregateLiterals check (base.go
+    L63: ``[1, 'a']`` is a compile error there), for plain CEL such as cel-spec's conformance tests.
     Raises :class:`CELError` (with ``line``/``column``) when the expression does not compile.
     """
     if not isinstance(expression, str):
@@ -335,13 +352,15 @@ def compile(
         keys = tuple(sorted(_type_key(n, v, types.get(n)) for n, v in variables.items()))
     else:
         keys = tuple(sorted(_type_key(n, None, types.get(n)) for n in (variables or ())))
-    return Program(expression, keys, check)
+    return Program(expression, keys, check, homogeneous)
 
 
-def evaluate(expression: str, variables: Mapping[str, Any] | None = None, *, check: bool = True) -> Any:
+def evaluate(
+    expression: str, variables: Mapping[str, Any] | None = None, *, check: bool = True, homogeneous: bool = True
+) -> Any:
     """Compile and evaluate ``expression`` with ``variables``; return a plain Python value.
 
     Raises :class:`CELError` for compile errors (syntax, undeclared names, type errors with
     line/column) and evaluation errors (division by zero, no such key, ...).
     """
-    return compile(expression, variables or {}, check=check).evaluate(variables or {})
+    return compile(expression, variables or {}, check=check, homogeneous=homogeneous).evaluate(variables or {})

@@ -192,9 +192,10 @@ LIBRARIES = (
         ("lists.range", "distinct", "flatten", "reverse", "slice", "sort", "sortBy", "first", "last"),
         "1.34",
         "L175-L181",
-        "no",
+        "partly",
         "[3, 1, 2].sort() == [1, 2, 3]",
-        "not in cel-expr-python 0.1.3",
+        "lists.range, distinct, flatten, reverse, slice, sort in Python (lib_lists_v3.py); "
+        "first/last (optionals) and the sortBy macro are missing",
     ),
     Library(
         "Kubernetes lists v1",
