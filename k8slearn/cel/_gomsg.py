@@ -104,7 +104,8 @@ _KEY = re.compile(r'^Key not found in map\s*:\s*"?(.*?)"?$')
 _INDEX = re.compile(r"^Index error: index=(-?\d+) size=\d+$")
 
 
-_CONVERT = re.compile(r"^(?:cannot convert|Type conversion error from) '?(\w+)'? to '?(\w+)'?$")
+_TYPES = r"(int|uint|double|string|bool|bytes|timestamp|duration)"
+_CONVERT = re.compile(rf"^(?:cannot convert|Type conversion error from) '?{_TYPES}'? to '?{_TYPES}'?$")
 # cel-cpp's text -> cel-go's, for the same failure (cel-go v0.29.2 common/types int.go, uint.go, bytes.go)
 _SAME_MEANING = {
     "double out of int64 range": "integer overflow",

@@ -101,7 +101,7 @@ def _died(p: subprocess.Popen, key: tuple, phase: str) -> CELError:
         if name in ("SIGABRT", "SIGKILL", "SIGBUS"):
             why += " (most likely on k8slearn's memory limit)"
     else:
-        why = f"the CEL engine's worker stopped (exit status {code}; most likely on k8slearn's memory limit)"
+        why = f"the CEL engine's worker stopped (exit status {code})"
     limit = "memory" if "memory" in why else "crash"
     return CELError(f"{phase} error: {why}; {_limits_text()}", expression=key[0], phase=phase, limit=limit)
 
@@ -207,7 +207,10 @@ def serve() -> None:
     inp = sys.stdin.buffer
     from k8slearn.cel import engine
 
-    engine.LocalProgram("1", (), True).evaluate({})  # import and build the environment up front
+    try:  # import and build the environment up front; a failure is reported per request
+        engine.LocalProgram("1", (), True).evaluate({})
+    except Exception:  # noqa: BLE001, S110
+        pass
     if sys.platform.startswith("linux"):
         _cap_memory()
     cache: dict = {}

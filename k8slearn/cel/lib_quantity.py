@@ -32,6 +32,7 @@ NANO = 10**9
 #    parseQuantityString + the suffixes quantitySuffixer.interpret knows (suffix.go); like Go it
 #    lets the number's digits be empty ("+", ".", "k" and "m" all mean 0; only "" is refused).
 _GRAMMAR = re.compile(r"([+-]?)([0-9]*)(?:\.([0-9]*))?(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?[0-9]+)?")
+_GO_FORMAT = re.compile(r"^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$")
 #    Go reads an exponent suffix as an int32. We also refuse exponents whose exact value would
 #    not fit in memory (Go keeps them as a scale); no real quantity comes near.
 _MAX_EXPONENT = 1_000
@@ -46,7 +47,10 @@ def parse_quantity(s: str) -> Fraction:
     ValueError when it is not one."""
     m = _GRAMMAR.fullmatch(s)
     if not s or not m:
-        raise ValueError(f"invalid quantity: {s!r}")
+        # resource.ErrFormatWrong / ErrSuffix (apimachinery v0.37.2 pkg/api/resource/quantity.go)
+        if not _GO_FORMAT.fullmatch(s):
+            raise ValueError(f"quantities must match the regular expression '{_GO_FORMAT.pattern}'")
+        raise ValueError("unable to parse quantity's suffix")
     sign, whole, frac, suffix = m.group(1), m.group(2) or "0", m.group(3) or "0", m.group(4) or ""
     if suffix[:1] in ("e", "E") and suffix not in ("E", "Ei") and abs(int(suffix[1:])) > _MAX_EXPONENT:
         raise ValueError(f"quantity exponent too large for k8slearn: {s!r}")
