@@ -14,6 +14,8 @@ Rewrites (see docs/cel-engine.md):
 * ``format.dns1123Label()`` etc. -> a global call of the same qualified name.
 * ``cel.@mapInsert(...)`` (emitted by the transformMap/transformMapEntry macros, not bound
   at runtime by cel-expr-python 0.1.3) -> ``@k8s.mapInsert(...)`` implemented in Python.
+* ``s.indexOf(sub, offset)`` -> ``@k8s.indexOfOffset`` (Python, cel-go's semantics: an offset
+  past the end gives -1, not an error; cel-go v0.29.2 ext/strings.go indexOfOffset).
 * ``Object{f: v}`` and ``Object.a.b{f: v}`` (the typed object literals of a
   MutatingAdmissionPolicy's ApplyConfiguration, whose types only the apiserver declares) ->
   the map literal ``{'f': v}``; such expressions are evaluated without type checking.
@@ -43,8 +45,9 @@ FORMAT_CONSTANTS = (
 VALIDATE_IMPL = "@k8s.formatErrors"
 NAMED_IMPL = "@k8s.formatNamed"
 MAP_INSERT_IMPL = "@k8s.mapInsert"
+INDEX_OF_IMPL = "@k8s.indexOfOffset"
 # words whose presence in the source means the AST may need a rewrite (a cheap pre-filter)
-TRIGGERS = ("validate", "format", "transformMap", "Object")
+TRIGGERS = ("validate", "format", "transformMap", "Object", "indexOf")
 
 
 def _classes():
@@ -148,6 +151,9 @@ class _Rewriter:
         )
         if fn == "cel.@mapInsert":
             call.function = MAP_INSERT_IMPL
+        elif fn == "indexOf" and has_target and nargs == 2:
+            # s.indexOf(sub, offset): cel-go answers -1 for an offset past the end, cel-cpp errors
+            call.function = INDEX_OF_IMPL
         elif fn == "validate" and has_target and nargs == 1:
             init = self.call(VALIDATE_IMPL, call.target, call.args[0])
             e.CopyFrom(self._keep_id(e, self.bind_optional(init, lambda acc: acc)))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from k8slearn.cel._decl import TYPES as T
 from k8slearn.cel._decl import Decl, decl
-from k8slearn.cel._rewrite import MAP_INSERT_IMPL
+from k8slearn.cel._rewrite import INDEX_OF_IMPL, MAP_INSERT_IMPL
 
 
 def _insert_kv(m, key, value):
@@ -34,6 +34,17 @@ def _insert_map(m, entry):
     return out
 
 
+def _index_of_offset(s: str, sub: str, offset: int) -> int:
+    """cel-go's string indexOf(sub, offset), in code points (ext/strings.go, indexOfOffset)."""
+    if offset < 0:
+        raise ValueError(f"index out of range: {offset}")
+    if sub == "":
+        return min(offset, len(s))
+    if offset >= len(s):
+        return -1
+    return s.find(sub, offset)
+
+
 def functions() -> list[Decl]:
     """The declaration of the map-insert function the two-variable comprehension macros call."""
     M, D = T.MAP, T.DYN
@@ -42,5 +53,6 @@ def functions() -> list[Decl]:
             MAP_INSERT_IMPL,
             ("k8s_map_insert_kv", M, [M, D, D], False, _insert_kv),
             ("k8s_map_insert_map", M, [M, M], False, _insert_map),
-        )
+        ),
+        decl(INDEX_OF_IMPL, ("k8s_index_of_offset", T.INT, [T.STRING, T.STRING, T.INT], True, _index_of_offset)),
     ]
