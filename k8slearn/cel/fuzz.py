@@ -56,8 +56,9 @@ def expression(rng: random.Random, depth: int = 0) -> str:
     return op.format(*(sub() for _ in range(op.count("{}"))))
 
 
-def run(count: int, seed: int = 0) -> Counter:
-    """Evaluate ``count`` generated expressions; count values, CEL errors and guarded limits."""
+def run(count: int, seed: int = 0, stopped: list[str] | None = None) -> Counter:
+    """Evaluate ``count`` generated expressions; count values, CEL errors and guarded limits
+    (the expressions the guard had to stop are appended to ``stopped``)."""
     rng = random.Random(seed)
     tally: Counter = Counter()
     for _ in range(count):
@@ -67,6 +68,8 @@ def run(count: int, seed: int = 0) -> Counter:
             tally["value"] += 1
         except CELError as exc:
             tally[f"CELError ({exc.limit})" if exc.limit else "CELError"] += 1
+            if exc.limit and stopped is not None:
+                stopped.append(f"{exc.limit}: {expr}")
     return tally
 
 
@@ -75,8 +78,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    for outcome, n in sorted(run(args.count, args.seed).items()):
+    stopped: list[str] = []
+    for outcome, n in sorted(run(args.count, args.seed, stopped).items()):
         print(f"{outcome:24s} {n}")
+    for line in stopped[:20]:
+        print("stopped by the guard:", line)
     return 0
 
 
