@@ -46,6 +46,7 @@ VALIDATE_IMPL = "@k8s.formatErrors"
 NAMED_IMPL = "@k8s.formatNamed"
 MAP_INSERT_IMPL = "@k8s.mapInsert"
 INDEX_OF_IMPL = "@k8s.indexOfOffset"
+NET_TO_STRING_IMPL = "@k8s.netToString"
 # words whose presence in the source means the AST may need a rewrite (a cheap pre-filter)
 TRIGGERS = ("validate", "format", "transformMap", "Object", "indexOf")
 
@@ -188,6 +189,47 @@ def rewrite(serialized: bytes) -> bytes | None:
     r = _Rewriter(parsed)
     r.visit(parsed.expr)
     if not r.changed:
+        return None
+    wrapper.value = parsed.SerializeToString()
+    return wrapper.SerializeToString()
+
+
+def rename_calls(serialized: bytes, function: str, new_name: str, offsets: set[int]) -> bytes | None:
+    """Rename the global calls of ``function`` that start at one of the source ``offsets`` (where
+    the checker reported them) to ``new_name``; None when none was found."""
+    from google.protobuf import any_pb2
+
+    wrapper = any_pb2.Any.FromString(serialized)
+    if not wrapper.type_url.endswith("/cel.expr.ParsedExpr"):
+        return None
+    parsed = _classes()["cel.expr.ParsedExpr"].FromString(wrapper.value)
+    positions = parsed.source_info.positions
+    changed = False
+    stack = [parsed.expr]
+    while stack:
+        e = stack.pop()
+        kind = e.WhichOneof("expr_kind")
+        if kind == "call_expr":
+            c = e.call_expr
+            if c.function == function and not c.HasField("target") and positions.get(e.id) in offsets:
+                c.function = new_name
+                changed = True
+            stack.extend(c.args)
+            if c.HasField("target"):
+                stack.append(c.target)
+        elif kind == "select_expr":
+            stack.append(e.select_expr.operand)
+        elif kind == "list_expr":
+            stack.extend(e.list_expr.elements)
+        elif kind == "struct_expr":
+            for entry in e.struct_expr.entries:
+                if entry.HasField("map_key"):
+                    stack.append(entry.map_key)
+                stack.append(entry.value)
+        elif kind == "comprehension_expr":
+            x = e.comprehension_expr
+            stack.extend([x.iter_range, x.accu_init, x.loop_condition, x.loop_step, x.result])
+    if not changed:
         return None
     wrapper.value = parsed.SerializeToString()
     return wrapper.SerializeToString()

@@ -131,10 +131,31 @@ _CMP_ERROR = re.compile(
 )
 
 
-def _only_cross_type_comparisons(text: str) -> bool:
-    """Are all checker errors in ``text`` comparisons of two different numeric types?"""
-    errors = re.findall(r"ERROR: <input>:\d+:\d+: ([^\n]*)", text)
-    return bool(errors) and all((m := _CMP_ERROR.search(e)) and m.group(1) != m.group(2) for e in errors)
+_NET_STRING = re.compile(r"found no matching overload for 'string' applied to '\((?:net\.IP|net\.CIDR)\)'")
+
+
+def _tolerated_errors(text: str) -> list[tuple[int, int]] | None:
+    """None unless every checker error in ``text`` is a cross-type numeric comparison or a
+    string() of an IP/CIDR; then the (line, column) of the string() calls."""
+    errors = re.findall(r"ERROR: <input>:(\d+):(\d+): ([^\n]*)", text)
+    if not errors:
+        return None
+    calls = []
+    for line, col, e in errors:
+        m = _CMP_ERROR.search(e)
+        if m and m.group(1) != m.group(2):
+            continue
+        if _NET_STRING.search(e):
+            calls.append((int(line), int(col)))
+            continue
+        return None
+    return calls
+
+
+def _offset(expression: str, line: int, column: int) -> int:
+    """The 0-based code point offset of a 1-based (line, column)."""
+    starts = [0] + [i + 1 for i, ch in enumerate(expression) if ch == "\n"]
+    return starts[line - 1] + column - 1
 
 
 def to_python(value: Any) -> Any:
@@ -176,14 +197,23 @@ class LocalProgram:
         try:
             self._compiled = env.compile(expression, disable_check=not check)
         except RuntimeError as exc:
-            if not (check and _only_cross_type_comparisons(str(exc))):
+            tolerated = _tolerated_errors(str(exc)) if check else None
+            if tolerated is None:
                 raise _error_from(exc, expression, "compile") from None
-            # Kubernetes enables cel.CrossTypeNumericComparisons (base.go L102); cel-cpp's
-            # runtime compares int, uint and double across types, but its checker in
-            # cel-expr-python 0.1.3 has no switch for it. When those comparisons are the
-            # only type errors, the expression runs unchecked (it is checked otherwise).
+            # Two things Kubernetes' environment has and cel-cpp's checker lacks, which cel-cpp's
+            # runtime can still do: cel.CrossTypeNumericComparisons (base.go L102; the runtime
+            # compares int, uint and double across types) and string() of an IP or CIDR
+            # (ip.go / cidr.go declare it; those calls are renamed to a Python function, see
+            # below). When they are the only type errors, the expression runs unchecked.
             try:
                 self._compiled = env.compile(expression, disable_check=True)
+                if tolerated:
+                    offsets = {_offset(expression, line, col) for line, col in tolerated}
+                    renamed = _rewrite.rename_calls(
+                        self._compiled.serialize(), "string", _rewrite.NET_TO_STRING_IMPL, offsets
+                    )
+                    if renamed is not None:
+                        self._compiled = env.deserialize(renamed)
             except RuntimeError as exc2:
                 raise _error_from(exc2, expression, "compile") from None
         if check:

@@ -14,6 +14,7 @@ import ipaddress
 
 from k8slearn.cel._decl import TYPES as T
 from k8slearn.cel._decl import Decl, decl, msg_class
+from k8slearn.cel._rewrite import NET_TO_STRING_IMPL
 
 
 def parse_ip(s: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
@@ -150,6 +151,17 @@ def _is_canonical(s: str) -> bool:
     return str(parse_ip(s)) == s
 
 
+def _net_to_string(v) -> str:
+    """string() of an IP or CIDR (ip.go, cidr.go): the canonical text."""
+    name = getattr(getattr(v, "DESCRIPTOR", None), "full_name", "")
+    if name == "net.IP":
+        return str(_addr(v))
+    if name == "net.CIDR":
+        addr, bits = parse_cidr(v.value)
+        return f"{addr}/{bits}"
+    raise ValueError("no such overload")
+
+
 def functions() -> list[Decl]:
     """The declarations of Kubernetes' IP and CIDR library functions."""
     S, B, I, IP, CIDR = T.STRING, T.BOOL, T.INT, T.IP, T.CIDR
@@ -187,5 +199,6 @@ def functions() -> list[Decl]:
             "masked",
             ("cidr_masked", CIDR, [CIDR], True, lambda c: _cidr_msg(_net(c).network_address, _net(c).prefixlen)),
         ),
+        decl(NET_TO_STRING_IMPL, ("k8s_net_to_string", S, [T.DYN], False, _net_to_string)),
         decl("prefixLength", ("cidr_prefix_length", I, [CIDR], True, lambda c: _net(c).prefixlen)),
     ]
