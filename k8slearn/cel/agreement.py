@@ -93,12 +93,12 @@ def custom_resource(case_id: str, value: Any, name: str | None = None) -> dict:
 
 def _compile_message(text: str) -> str:
     """The first compiler error of an apiserver or local message, without position and caret picture."""
+    if text.startswith("compile error"):  # k8slearn's: the first error comes first, unprefixed
+        text = re.sub(r"^compile error( \(line \d+, column \d+\))?: ", "", text)
+        return _ERROR_POS.sub("", text).split("\n")[0].strip()
     m = _ERROR_POS.search(text)
     if m:
         text = text[m.end() :]
-    elif "compile error" in text:
-        text = re.sub(r"^compile error( \(line \d+, column \d+\))?: ", "", text)
-        text = _ERROR_POS.sub("", text)
     return text.split("\n")[0].strip()
 
 

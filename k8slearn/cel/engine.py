@@ -122,6 +122,8 @@ def _error_from(exc_or_msg, expression: str, phase: str) -> CELError:
     clean = _STATUS.sub("", text).replace("ERROR: ", "", 1)
     clean = re.sub(r"\s*\[[A-Z_]+\]\s*$", "", clean).strip()
     clean = _POSITION.sub("", clean, count=1) if m else clean
+    if m:
+        clean = _member_form(clean, expression, _offset(expression, int(m.group(1)), int(m.group(2))))
     where = f" (line {line}, column {column})" if m else ""
     return CELError(f"{phase} error{where}: {clean}", expression=expression, line=line, column=column, phase=phase)
 
@@ -156,6 +158,25 @@ def _offset(expression: str, line: int, column: int) -> int:
     """The 0-based code point offset of a 1-based (line, column)."""
     starts = [0] + [i + 1 for i, ch in enumerate(expression) if ch == "\n"]
     return starts[line - 1] + column - 1
+
+
+_OVERLOAD = re.compile(r"^found no matching overload for '([\w.]+)' applied to '\((.*)\)'")
+
+
+def _member_form(text: str, expression: str, offset: int) -> str:
+    """cel-go prints a member call's argument types as ``target.(args)``; cel-cpp as ``(target, args)``."""
+    m = _OVERLOAD.match(text)
+    if not m or expression[max(0, offset - len(m.group(1)) - 1) : offset] != "." + m.group(1):
+        return text
+    types, depth, cut = m.group(2), 0, None
+    for i, ch in enumerate(types):
+        depth += ch == "("
+        depth -= ch == ")"
+        if ch == "," and depth == 0:
+            cut = i
+            break
+    target, args = (types[:cut], types[cut + 1 :].strip()) if cut is not None else (types, "")
+    return text[: m.start(2) - 1] + f"{target}.({args})'" + text[m.end() :]
 
 
 def to_python(value: Any) -> Any:
