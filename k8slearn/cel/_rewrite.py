@@ -14,6 +14,7 @@ Rewrites (see docs/cel-engine.md):
 * ``format.dns1123Label()`` etc. -> a global call of the same qualified name.
 * ``cel.@mapInsert(...)`` (emitted by the transformMap/transformMapEntry macros, not bound
   at runtime by cel-expr-python 0.1.3) -> ``@k8s.mapInsert(...)`` implemented in Python.
+* ``s.charAt(i)``, ``s.substring(...)`` -> Python with cel-go's errors (``index out of range: 6``).
 * ``s.indexOf(sub, offset)`` -> ``@k8s.indexOfOffset`` (Python, cel-go's semantics: an offset
   past the end gives -1, not an error; cel-go v0.29.2 ext/strings.go indexOfOffset).
 * ``Object{f: v}`` and ``Object.a.b{f: v}`` (the typed object literals of a
@@ -47,8 +48,10 @@ NAMED_IMPL = "@k8s.formatNamed"
 MAP_INSERT_IMPL = "@k8s.mapInsert"
 INDEX_OF_IMPL = "@k8s.indexOfOffset"
 NET_TO_STRING_IMPL = "@k8s.netToString"
+# string functions whose errors cel-go words differently from cel-cpp: run cel-go's semantics
+STRING_IMPLS = {("charAt", 1): "@k8s.charAt", ("substring", 1): "@k8s.substring", ("substring", 2): "@k8s.substring"}
 # words whose presence in the source means the AST may need a rewrite (a cheap pre-filter)
-TRIGGERS = ("validate", "format", "transformMap", "Object", "indexOf")
+TRIGGERS = ("validate", "format", "transformMap", "Object", "indexOf", "charAt", "substring")
 
 
 def _classes():
@@ -152,6 +155,8 @@ class _Rewriter:
         )
         if fn == "cel.@mapInsert":
             call.function = MAP_INSERT_IMPL
+        elif has_target and (fn, nargs) in STRING_IMPLS:
+            call.function = STRING_IMPLS[(fn, nargs)]
         elif fn == "indexOf" and has_target and nargs == 2:
             # s.indexOf(sub, offset): cel-go answers -1 for an offset past the end, cel-cpp errors
             call.function = INDEX_OF_IMPL

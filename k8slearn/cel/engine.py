@@ -121,7 +121,9 @@ def _error_from(exc_or_msg, expression: str, phase: str) -> CELError:
     # keep the first error's text and its caret picture, drop status-code noise
     clean = _STATUS.sub("", text).replace("ERROR: ", "", 1)
     clean = re.sub(r"\s*\[[A-Z_]+\]\s*$", "", clean).strip()
-    clean = _POSITION.sub("", clean, count=1) if m else clean
+    clean = _POSITION.sub("", clean, count=1) if m else re.sub(r"^<input>:-1:-1:\s*", "", clean)
+    # cel-go's parser words its depth limit without a number (parser/parser.go)
+    clean = clean.replace("Exceeded max recursion depth of 32 when parsing.", "max recursion depth exceeded")
     if m:
         clean = _member_form(clean, expression, _offset(expression, int(m.group(1)), int(m.group(2))))
     where = f" (line {line}, column {column})" if m else ""
