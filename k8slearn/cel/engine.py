@@ -162,6 +162,51 @@ def _offset(expression: str, line: int, column: int) -> int:
     return starts[line - 1] + column - 1
 
 
+_UNDECLARED = re.compile(r"^compile error \(line (\d+), column (\d+)\): undeclared reference to '(\w+)'")
+_GLOBAL_ONLY = {"sign", "quantity", "isQuantity", "ip", "isIP", "cidr", "isCIDR", "url", "isURL", "semver", "isSemver"}
+
+
+def _global_as_member(err: CELError, env: Any, expression: str) -> CELError:
+    """cel-cpp calls ``q.sign()`` an undeclared reference when ``sign`` only has a global
+    overload; cel-go says ``found no matching overload for 'sign' applied to
+    'kubernetes.Quantity.()'``. For a call without arguments on a target whose text can be
+    found (balanced brackets back from the dot), give cel-go's message."""
+    m = _UNDECLARED.match(err.message)
+    if not m or m.group(3) not in _GLOBAL_ONLY:
+        return err
+    fn = m.group(3)
+    at = _offset(expression, int(m.group(1)), int(m.group(2)))
+    dot = at - len(fn) - 1
+    if expression[dot : at + 2] != f".{fn}()":
+        return err
+    i, pairs = dot, {")": "(", "]": "["}
+    while i > 0:
+        ch = expression[i - 1]
+        if ch in pairs:
+            depth, j = 0, i - 1
+            while j >= 0:
+                depth += expression[j] == ch
+                depth -= expression[j] == pairs[ch]
+                if depth == 0:
+                    break
+                j -= 1
+            i = j
+        elif ch.isalnum() or ch in "_.":
+            i -= 1
+        else:
+            break
+    try:
+        target = env.compile(expression[i:dot]).return_type()
+    except RuntimeError:
+        return err
+    name = str(to_python(target)).replace("<", "(").replace(">", ")")
+    text = f"found no matching overload for '{fn}' applied to '{name}.()'"
+    where = f" (line {m.group(1)}, column {m.group(2)})"
+    return CELError(
+        f"compile error{where}: {text}", expression=expression, line=err.line, column=err.column, phase="compile"
+    )
+
+
 _OVERLOAD = re.compile(r"^found no matching overload for '([\w.]+)' applied to '\((.*)\)'")
 
 
@@ -222,7 +267,8 @@ class LocalProgram:
         except RuntimeError as exc:
             tolerated = _tolerated_errors(str(exc)) if check else None
             if tolerated is None:
-                raise _error_from(exc, expression, "compile") from None
+                err = _error_from(exc, expression, "compile")
+                raise _global_as_member(err, env, expression) from None
             # Two things Kubernetes' environment has and cel-cpp's checker lacks, which cel-cpp's
             # runtime can still do: cel.CrossTypeNumericComparisons (base.go L102; the runtime
             # compares int, uint and double across types) and string() of an IP or CIDR
