@@ -244,7 +244,7 @@ def to_python(value: Any) -> Any:
 
             from k8slearn.cel.lib_quantity import format_quantity
 
-            text = format_quantity(Fraction(text))
+            text = format_quantity(Fraction(text.split(";")[0]))
         return KubeValue(name, text)
     c = _cel()
     if isinstance(value, c.Type):
