@@ -144,3 +144,46 @@ def refusal(serialized: bytes, homogeneous: bool = True) -> tuple[str, int] | No
             x = e.comprehension_expr
             stack.extend((p, in_format) for p in (x.iter_range, x.accu_init, x.loop_condition, x.loop_step, x.result))
     return None
+
+
+def duration_sums(serialized: bytes) -> set[int]:
+    """Ids of ``sum()`` calls on a list of durations (cel-expr-python cannot return a duration
+    from the Python sum, so _rewrite turns these into a CEL comprehension)."""
+    from google.protobuf import any_pb2
+
+    wrapper = any_pb2.Any()
+    wrapper.ParseFromString(serialized)
+    if not wrapper.type_url.endswith("cel.expr.CheckedExpr"):
+        return set()
+    checked = pool_and_classes("celsyntax.proto")[1]["cel.expr.CheckedExpr"]()
+    checked.ParseFromString(wrapper.value)
+    out = set()
+    for eid, ref in checked.reference_map.items():
+        if ref.name == "sum" or any(o.startswith("list_sum") for o in ref.overload_id):
+            out.add(eid)
+    found = set()
+    stack = [checked.expr]
+    while stack:
+        e = stack.pop()
+        kind = e.WhichOneof("expr_kind")
+        if kind == "call_expr":
+            c = e.call_expr
+            if e.id in out and c.HasField("target") and c.target.id in checked.type_map:
+                if type_name(checked.type_map[c.target.id]) == "list(google.protobuf.Duration)":
+                    found.add(e.id)
+            if c.HasField("target"):
+                stack.append(c.target)
+            stack.extend(c.args)
+        elif kind == "select_expr":
+            stack.append(e.select_expr.operand)
+        elif kind == "list_expr":
+            stack.extend(e.list_expr.elements)
+        elif kind == "struct_expr":
+            for entry in e.struct_expr.entries:
+                if entry.HasField("map_key"):
+                    stack.append(entry.map_key)
+                stack.append(entry.value)
+        elif kind == "comprehension_expr":
+            x = e.comprehension_expr
+            stack.extend([x.iter_range, x.accu_init, x.loop_condition, x.loop_step, x.result])
+    return found

@@ -14,6 +14,8 @@ Rewrites (see docs/cel-engine.md):
 * ``format.dns1123Label()`` etc. -> a global call of the same qualified name.
 * ``cel.@mapInsert(...)`` (emitted by the transformMap/transformMapEntry macros, not bound
   at runtime by cel-expr-python 0.1.3) -> ``@k8s.mapInsert(...)`` implemented in Python.
+* ``list.sum()`` on a list of durations (ids found in the checked AST) -> a comprehension
+  adding them from ``duration('0s')`` (a Python function cannot return a duration as dyn).
 * ``s.charAt(i)``, ``s.substring(...)`` -> Python with cel-go's errors (``index out of range: 6``).
 * ``s.indexOf(sub, offset)`` -> ``@k8s.indexOfOffset`` (Python, cel-go's semantics: an offset
   past the end gives -1, not an error; cel-go v0.29.2 ext/strings.go indexOfOffset).
@@ -59,8 +61,9 @@ def _classes():
 
 
 class _Rewriter:
-    def __init__(self, parsed):
+    def __init__(self, parsed, duration_sums=frozenset()):
         self.parsed = parsed
+        self.duration_sums = duration_sums
         # parser ids are small consecutive integers; new nodes get ids far above them
         self.next_id = 1 << 40
         self.changed = False
@@ -115,6 +118,20 @@ class _Rewriter:
         )
         return e
 
+    def sum_durations(self, target):
+        """Comprehension: accu = duration('0s'); for x in target: accu = accu + x."""
+        e = self.Expr(id=self.next_id)
+        self.next_id += 1
+        c = e.comprehension_expr
+        c.iter_var = "@k8s_x"
+        c.iter_range.CopyFrom(target)
+        c.accu_var = "@k8s_accu"
+        c.accu_init.CopyFrom(self.call("duration", self.const(string_value="0s")))
+        c.loop_condition.CopyFrom(self.const(bool_value=True))
+        c.loop_step.CopyFrom(self.call("_+_", self.ident("@k8s_accu"), self.ident("@k8s_x")))
+        c.result.CopyFrom(self.ident("@k8s_accu"))
+        return e
+
     def visit(self, e):
         kind = e.WhichOneof("expr_kind")
         if kind == "call_expr":
@@ -155,6 +172,8 @@ class _Rewriter:
         )
         if fn == "cel.@mapInsert":
             call.function = MAP_INSERT_IMPL
+        elif fn == "sum" and has_target and e.id in self.duration_sums:
+            e.CopyFrom(self._keep_id(e, self.sum_durations(call.target)))
         elif has_target and (fn, nargs) in STRING_IMPLS:
             call.function = STRING_IMPLS[(fn, nargs)]
         elif fn == "indexOf" and has_target and nargs == 2:
@@ -183,7 +202,7 @@ class _Rewriter:
         return new
 
 
-def rewrite(serialized: bytes) -> bytes | None:
+def rewrite(serialized: bytes, duration_sums: frozenset[int] | set[int] = frozenset()) -> bytes | None:
     """Rewrite a serialised ``Any(cel.expr.ParsedExpr)``; None when nothing needed changing."""
     from google.protobuf import any_pb2
 
@@ -191,7 +210,7 @@ def rewrite(serialized: bytes) -> bytes | None:
     if not wrapper.type_url.endswith("/cel.expr.ParsedExpr"):
         return None
     parsed = _classes()["cel.expr.ParsedExpr"].FromString(wrapper.value)
-    r = _Rewriter(parsed)
+    r = _Rewriter(parsed, duration_sums)
     r.visit(parsed.expr)
     if not r.changed:
         return None

@@ -303,11 +303,19 @@ class LocalProgram:
                     column=column,
                     phase="compile",
                 )
-        if any(word in expression for word in _rewrite.TRIGGERS):
+        sums: set[int] = set()
+        if check and "sum" in expression:
+            from k8slearn.cel import _narrow
+
+            try:
+                sums = _narrow.duration_sums(self._compiled.serialize())
+            except Exception:  # noqa: BLE001 - not a checked AST this reader knows
+                sums = set()
+        if sums or any(word in expression for word in _rewrite.TRIGGERS):
             # evaluate the format library and transformMap/transformMapEntry through an AST
             # rewrite (see _rewrite.py); type checking above used the unchanged expression
             try:
-                rewritten = _rewrite.rewrite(env.compile(expression, disable_check=True).serialize())
+                rewritten = _rewrite.rewrite(env.compile(expression, disable_check=True).serialize(), sums)
                 if rewritten is not None:
                     self._compiled = env.deserialize(rewritten)
             except RuntimeError as exc:
