@@ -204,3 +204,17 @@ def test_list_edge_cases():
     with pytest.raises(kc.CELError, match="empty list"):
         kc.evaluate("[].min()")
     assert math.isclose(kc.evaluate("[0.5, 1.5].max()"), 1.5)
+
+
+def test_lists_v3():
+    # cel-go ext.Lists(ListsVersion(3)), enabled by Kubernetes from 1.34 (base.go L175-L181)
+    assert kc.evaluate("[3, 1, 2].sort()") == [1, 2, 3]
+    assert kc.evaluate("lists.range(3)") == [0, 1, 2]
+    assert kc.evaluate("[1, 1, 2].distinct()") == [1, 2]
+    assert kc.evaluate("[1, [2, [3, [4]]]].flatten(2)") == [1, 2, 3, [4]]
+    assert kc.evaluate("[1, 2, 3, 4].slice(1, 3)") == [2, 3]
+    assert kc.evaluate("[{'n': 2}, {'n': 1}].sortBy(e, e.n)") == [{"n": 1}, {"n": 2}]
+    with pytest.raises(kc.CELError, match="start index must be less than or equal to end index"):
+        kc.evaluate("[1, 2].slice(2, 1)")
+    with pytest.raises(kc.CELError, match="applied to 'string.\\(\\)'"):
+        kc.evaluate("'abc'.reverse()")  # Kubernetes enables strings version 2: no string reverse()

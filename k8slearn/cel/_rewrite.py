@@ -50,6 +50,7 @@ NAMED_IMPL = "@k8s.formatNamed"
 MAP_INSERT_IMPL = "@k8s.mapInsert"
 INDEX_OF_IMPL = "@k8s.indexOfOffset"
 NET_TO_STRING_IMPL = "@k8s.netToString"
+SORT_BY_IMPL = "@k8s.sortByKeys"
 # string functions whose errors cel-go words differently from cel-cpp: run cel-go's semantics
 STRING_IMPLS = {("charAt", 1): "@k8s.charAt", ("substring", 1): "@k8s.substring", ("substring", 2): "@k8s.substring"}
 # words whose presence in the source means the AST may need a rewrite (a cheap pre-filter)
@@ -254,6 +255,66 @@ def rename_calls(serialized: bytes, function: str, new_name: str, offsets: set[i
             x = e.comprehension_expr
             stack.extend([x.iter_range, x.accu_init, x.loop_condition, x.loop_step, x.result])
     if not changed:
+        return None
+    wrapper.value = parsed.SerializeToString()
+    return wrapper.SerializeToString()
+
+
+def expand_sort_by(serialized: bytes) -> bytes | None:
+    """The ``sortBy`` macro of cel-go's lists extension (v3): ``l.sortBy(e, key)`` becomes
+    ``@k8s.sortByKeys(l, l.map(e, key))`` (cel-go expands it to ``@sortByAssociatedKeys`` the
+    same way, ext/lists.go); cel-cpp's parser has no such macro. None when there is none."""
+    from google.protobuf import any_pb2
+
+    wrapper = any_pb2.Any.FromString(serialized)
+    if not wrapper.type_url.endswith("/cel.expr.ParsedExpr"):
+        return None
+    parsed = _classes()["cel.expr.ParsedExpr"].FromString(wrapper.value)
+    r = _Rewriter(parsed)
+    stack = [parsed.expr]
+    while stack:
+        e = stack.pop()
+        kind = e.WhichOneof("expr_kind")
+        if kind == "call_expr":
+            c = e.call_expr
+            if (
+                c.function == "sortBy"
+                and c.HasField("target")
+                and len(c.args) == 2
+                and c.args[0].WhichOneof("expr_kind") == "ident_expr"
+            ):
+                m = r.Expr(id=r.next_id)
+                r.next_id += 1
+                x = m.comprehension_expr
+                x.iter_var = c.args[0].ident_expr.name
+                x.iter_range.CopyFrom(c.target)
+                x.accu_var = "@result"
+                x.accu_init.CopyFrom(r.new())
+                x.accu_init.list_expr.SetInParent()
+                x.loop_condition.CopyFrom(r.const(bool_value=True))
+                item = r.new()
+                item.list_expr.elements.add().CopyFrom(c.args[1])
+                x.loop_step.CopyFrom(r.call("_+_", r.ident("@result"), item))
+                x.result.CopyFrom(r.ident("@result"))
+                e.CopyFrom(r._keep_id(e, r.call(SORT_BY_IMPL, c.target, m)))
+                r.changed = True
+                c = e.call_expr
+            if c.HasField("target"):
+                stack.append(c.target)
+            stack.extend(c.args)
+        elif kind == "select_expr":
+            stack.append(e.select_expr.operand)
+        elif kind == "list_expr":
+            stack.extend(e.list_expr.elements)
+        elif kind == "struct_expr":
+            for entry in e.struct_expr.entries:
+                if entry.HasField("map_key"):
+                    stack.append(entry.map_key)
+                stack.append(entry.value)
+        elif kind == "comprehension_expr":
+            x = e.comprehension_expr
+            stack.extend([x.iter_range, x.accu_init, x.loop_condition, x.loop_step, x.result])
+    if not r.changed:
         return None
     wrapper.value = parsed.SerializeToString()
     return wrapper.SerializeToString()

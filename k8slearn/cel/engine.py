@@ -266,6 +266,16 @@ class LocalProgram:
             self._compiled = env.compile(expression, disable_check=not check)
         except RuntimeError as exc:
             tolerated = _tolerated_errors(str(exc)) if check else None
+            if tolerated is None and ".sortBy(" in expression:
+                # cel-go's sortBy macro (lists v3), which cel-cpp does not parse as a macro: the
+                # expression runs unchecked with the macro expanded (_rewrite.expand_sort_by)
+                try:
+                    expanded = _rewrite.expand_sort_by(env.compile(expression, disable_check=True).serialize())
+                except RuntimeError:
+                    expanded = None
+                if expanded is not None:
+                    self._compiled = env.deserialize(expanded)
+                    return
             if tolerated is None:
                 err = _error_from(exc, expression, "compile")
                 raise _global_as_member(err, env, expression) from None

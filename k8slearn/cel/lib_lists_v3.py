@@ -1,7 +1,8 @@
 """CEL extended lists, version 3 (cel-go ext.Lists(ListsVersion(3)), enabled by Kubernetes from
 1.34, base.go L175-L181): lists.range, distinct, flatten, reverse, slice and sort, as Python
 functions (cel-expr-python 0.1.3 ships no lists extension). Not provided: first() and last()
-(they return optionals, which a Python function cannot) and the sortBy macro.
+(they return optionals, which a Python function cannot). The sortBy macro is expanded in the
+AST (_rewrite.expand_sort_by) into a Python sort by the mapped keys.
 
 Semantics and error texts from cel-go v0.29.2 ext/lists.go (documented behaviour; written here).
 """
@@ -12,6 +13,7 @@ from typing import Any
 
 from k8slearn.cel._decl import TYPES as T
 from k8slearn.cel._decl import Decl, decl
+from k8slearn.cel._rewrite import SORT_BY_IMPL
 
 _RANGE_MAX = 10_000_000  # a bound of k8slearn's own, far below memory trouble
 
@@ -79,6 +81,13 @@ def _sort(lst: list) -> list:
     return sorted(lst)
 
 
+def _sort_by_keys(lst: list, keys: list) -> list:
+    """@sortByAssociatedKeys: ``lst`` ordered by ``keys`` (stable), keys of one comparable type."""
+    _sort(list(keys))  # the same checks as sort()
+    order = sorted(range(len(lst)), key=lambda i: keys[i])
+    return [lst[i] for i in order]
+
+
 def functions() -> list[Decl]:
     """The declarations of the lists extension (version 3) that k8slearn provides."""
     L, I = T.LIST, T.INT
@@ -93,4 +102,5 @@ def functions() -> list[Decl]:
         decl("reverse", ("list_reverse", L, [L], True, lambda lst: lst[::-1])),
         decl("slice", ("list_slice", L, [L, I, I], True, _slice)),
         decl("sort", ("list_sort", L, [L], True, _sort)),
+        decl(SORT_BY_IMPL, ("k8s_sort_by_keys", L, [L, L], False, _sort_by_keys)),
     ]
