@@ -47,3 +47,18 @@ def test_runaway_string_growth_stops_on_a_named_limit(monkeypatch):
 def test_unpicklable_input_is_a_cel_error():
     with pytest.raises(kc.CELError):
         kc.evaluate("x", {"x": lambda: 1})
+
+
+def test_memory_limit_is_named(monkeypatch):
+    from k8slearn.cel import _guard
+
+    monkeypatch.setenv("K8SLEARN_CEL_MEMORY_LIMIT", str(100_000_000))
+    _guard._stop()  # the next call starts a worker with the small limit
+    try:
+        with pytest.raises(kc.CELError, match="memory limit") as info:
+            kc.evaluate("lists.range(9000000).size()")
+        assert info.value.limit == "memory"
+    finally:
+        monkeypatch.delenv("K8SLEARN_CEL_MEMORY_LIMIT")
+        _guard._stop()
+    assert kc.evaluate("1 + 1") == 2

@@ -187,8 +187,17 @@ def _answer(op: str, key: tuple, data: Any, cache: dict) -> tuple[str, Any]:
             return "ok", prog.planning_error()
         return "ok", prog.evaluate(data)
     except CELError as exc:
+        from k8slearn.cel._decl import MEMORY_MESSAGE
+
+        if MEMORY_MESSAGE in exc.message and not exc.limit:
+            exc.limit = "memory"
         return "err", dict(
-            message=exc.message, expression=exc.expression, line=exc.line, column=exc.column, phase=exc.phase
+            message=exc.message,
+            expression=exc.expression,
+            line=exc.line,
+            column=exc.column,
+            phase=exc.phase,
+            limit=exc.limit,
         )
     except MemoryError:
         return "err", dict(
