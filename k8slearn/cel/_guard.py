@@ -40,6 +40,7 @@ _HEADER = struct.Struct("!I")
 
 _lock = threading.RLock()
 _proc: subprocess.Popen | None = None
+_owner = os.getpid()
 
 
 def _limits_text() -> str:
@@ -115,6 +116,9 @@ def call(op: str, key: tuple, data: Any) -> Any:
     except Exception as exc:  # noqa: BLE001 - an input that cannot travel is the caller's error
         raise CELError(f"{phase} error: a variable's value cannot be used in CEL: {exc}", expression=key[0]) from None
     with _lock:
+        global _owner
+        if _owner != os.getpid():  # a forked child must not share its parent's worker pipes
+            _proc, _owner = None, os.getpid()
         if _proc is None or _proc.poll() is not None:
             _stop()
             _proc = _start()
