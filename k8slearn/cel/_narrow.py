@@ -8,7 +8,8 @@ parameters (see _decl._fold), and the list functions (sum, min, max, isSorted) t
 AST (``cel.expr.CheckedExpr``: each call's chosen overload ids and each node's type) and
 refuses such a call with cel-go's own message, ``found no matching overload for 'compareTo'
 applied to 'optional_type(int).(kubernetes.Semver)'``. A ``dyn`` argument passes (the runtime
-decides, as in cel-go).
+decides, as in cel-go). It also runs cel-go's compile-time check of ``'...'.format([...])``
+with a constant format string and a list literal (lib_string_format.validation_error).
 
 Signatures: k8s.io/apiserver@v0.37.2 pkg/cel/library/quantity.go, semverlib.go
 (compareTo, isLessThan, isGreaterThan take two Quantities or two Semvers) and lists.go
@@ -79,6 +80,47 @@ def _mixed(types: list[str]) -> str | None:
     return None
 
 
+def _base_kind(t: str) -> str:
+    """cel-go's Type.Kind() as a name: list(int) -> list, type(int) -> type, ..."""
+    for base in ("list", "map", "type", "optional_type"):
+        if t.startswith(base + "("):
+            return base
+    if t.startswith("wrapper("):
+        return t[8:-1]
+    return t
+
+
+def _format_refusal(call, name_of) -> str | None:
+    """cel-go's check of ``'<constant>'.format([<list literal>])`` at compile time
+    (ext/formatting.go, stringFormatValidator), with the checked types of the elements."""
+    target, arg = call.target, call.args[0]
+    if target.WhichOneof("expr_kind") != "const_expr" or target.const_expr.WhichOneof("constant_kind") != (
+        "string_value"
+    ):
+        return None
+    if arg.WhichOneof("expr_kind") != "list_expr":
+        return None
+
+    def nested(e) -> list[str]:
+        """Kinds of the literals inside a list or map literal, which %s checks too."""
+        kind = e.WhichOneof("expr_kind")
+        parts = []
+        if kind == "list_expr":
+            parts = list(e.list_expr.elements)
+        elif kind == "struct_expr" and not e.struct_expr.message_name:
+            for entry in e.struct_expr.entries:
+                parts += [entry.map_key, entry.value]
+        out = []
+        for p in parts:
+            out += [_base_kind(name_of(p)), *nested(p)]
+        return out
+
+    from k8slearn.cel.lib_string_format import validation_error
+
+    kinds = [(_base_kind(name_of(x)), nested(x)) for x in arg.list_expr.elements]
+    return validation_error(target.const_expr.string_value, kinds)
+
+
 def refusal(serialized: bytes, homogeneous: bool = True) -> tuple[str, int] | None:
     """(cel-go's message, source offset) for the first call Kubernetes would refuse, or None.
     ``homogeneous`` adds Kubernetes' homogeneous literal check (not part of plain CEL), whose
@@ -116,6 +158,10 @@ def refusal(serialized: bytes, homogeneous: bool = True) -> tuple[str, int] | No
                 bad = not _ok_list(target or "dyn", _LIST_FUNCTIONS[c.function])
             elif member and c.function == "reverse" and not args and target == "string":
                 bad = True  # Kubernetes enables strings version 2; string reverse() came in version 3
+            elif member and c.function == "format" and len(c.args) == 1:
+                refused = _format_refusal(c, name_of)
+                if refused:
+                    return refused, positions.get(e.id, 0)
             if bad:
                 shown = f"{target}.({', '.join(args)})" if member else f"({', '.join(args)})"
                 return f"found no matching overload for '{c.function}' applied to '{shown}'", positions.get(e.id, 0)

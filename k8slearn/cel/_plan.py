@@ -6,8 +6,8 @@ constant argument (cel-go v0.29.2 interpreter/decorators.go, decOptimize and
 maybeOptimizeConstUnary) and the regex of Kubernetes' find/findAll (regex.go,
 FindRegexOptimization). When that evaluation fails the CRD is refused with ``program
 instantiation failed: <error>``. Its literal validators (base.go: ValidateDurationLiterals,
-ValidateTimestampLiterals, ValidateRegexLiterals) and the strings extension's format check
-refuse bad constant arguments when the rule is compiled. cel-cpp does none of this, so
+ValidateTimestampLiterals, ValidateRegexLiterals) refuse bad constant arguments when the rule
+is compiled (the strings extension's format check is done on the checked AST, _narrow.py). cel-cpp does none of this, so
 :func:`planning_error` walks the parsed AST and evaluates those constant calls itself.
 """
 
@@ -87,11 +87,6 @@ def planning_error(env: Any, serialized: bytes) -> tuple[str, str] | None:
                 err = run(node)
                 if err and "error parsing regexp" in err:
                     found.append(("instantiation", _first_line(err)[_first_line(err).index("error parsing regexp") :]))
-            elif c.function == "format" and len(args) == 2 and const(args[0]) and const(args[1]):
-                err = run(node)
-                if err:
-                    text = _first_line(err).replace("can only be used on numbers", "can only be used on integers")
-                    found.append(("compile", f"error during formatting: {text}"))
         elif kind == "select_expr":
             visit(node.select_expr.operand)
         elif kind == "list_expr":

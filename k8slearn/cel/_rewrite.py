@@ -17,6 +17,8 @@ Rewrites (see docs/cel-engine.md):
 * ``list.sum()`` on a list of durations (ids found in the checked AST) -> a comprehension
   adding them from ``duration('0s')`` (a Python function cannot return a duration as dyn).
 * ``s.charAt(i)``, ``s.substring(...)`` -> Python with cel-go's errors (``index out of range: 6``).
+* ``s.format(args)`` -> ``@k8s.stringFormat`` (Python, the formatter cel-go uses for the
+  strings extension version Kubernetes enables; lib_string_format.py).
 * ``s.indexOf(sub, offset)`` -> ``@k8s.indexOfOffset`` (Python, cel-go's semantics: an offset
   past the end gives -1, not an error; cel-go v0.29.2 ext/strings.go indexOfOffset).
 * ``Object{f: v}`` and ``Object.a.b{f: v}`` (the typed object literals of a
@@ -51,6 +53,7 @@ MAP_INSERT_IMPL = "@k8s.mapInsert"
 INDEX_OF_IMPL = "@k8s.indexOfOffset"
 NET_TO_STRING_IMPL = "@k8s.netToString"
 SORT_BY_IMPL = "@k8s.sortByKeys"
+STRING_FORMAT_IMPL = "@k8s.stringFormat"
 # string functions whose errors cel-go words differently from cel-cpp: run cel-go's semantics
 STRING_IMPLS = {("charAt", 1): "@k8s.charAt", ("substring", 1): "@k8s.substring", ("substring", 2): "@k8s.substring"}
 # words whose presence in the source means the AST may need a rewrite (a cheap pre-filter)
@@ -180,6 +183,9 @@ class _Rewriter:
         elif fn == "indexOf" and has_target and nargs == 2:
             # s.indexOf(sub, offset): cel-go answers -1 for an offset past the end, cel-cpp errors
             call.function = INDEX_OF_IMPL
+        elif fn == "format" and has_target and nargs == 1 and not on_format:
+            # s.format(list): cel-go's formatter of strings v2 (en_US), not cel-cpp's (lib_string_format.py)
+            call.function = STRING_FORMAT_IMPL
         elif fn == "validate" and has_target and nargs == 1:
             init = self.call(VALIDATE_IMPL, call.target, call.args[0])
             e.CopyFrom(self._keep_id(e, self.bind_optional(init, lambda acc: acc)))

@@ -468,6 +468,57 @@ EXPRESSIONS: list[tuple[str, list[str]]] = [
             "'x'" + ".replace('x', 'xx')" * 30 + ".size() > 0",
         ],
     ),
+    (
+        "CEL strings format",
+        [
+            "'%f'.format([dyn(1)]) == ''",
+            "'%d'.format([dyn(1.5)]) == ''",
+            "'%x'.format([dyn(1.5)]) == ''",
+            "'%s'.format([[dyn(b'\\xff')]]) == ''",
+            "'%d'.format([1, 2]) == '1'",
+            "'%d %d'.format([1]) == ''",
+            "'%z'.format([1]) == ''",
+            "'%.f'.format([1.5]) == ''",
+            "'%'.format([1]) == ''",
+            "'%d'.format([self]) == ''",
+            "'%s'.format([[1.5]]) == '[1.5]'",
+        ],
+    ),
+]
+
+# string.format results read back through a messageExpression (rule "self < 5" on 9), so the
+# apiserver's own text is compared with the local one
+FORMAT_MESSAGES: list[str] = [
+    "'%e'.format([1234.5])",
+    "'%e'.format([0.000123])",
+    "'%e'.format([0.0])",
+    "'%e'.format([-1234.5])",
+    "'%e'.format([1e100])",
+    "'%.2e'.format([1234.5])",
+    "'%.0e'.format([1234.5])",
+    "'%.12e'.format([1234.5])",
+    "'%e'.format(['Infinity'])",
+    "'%f'.format([1234567.5])",
+    "'%.2f'.format([-0.001])",
+    "'%.0f'.format([2.5])",
+    "'%f'.format(['-Infinity'])",
+    "'%s'.format([{'a': 1}])",
+    "'%s'.format([{'b': [1, {'c': 'd'}], 'a': 'x'}])",
+    "'%s'.format([[1, 'a', 1.5, true, null, b'xy']])",
+    "'%s'.format([[[1, 2], [], {}]])",
+    "'%s'.format([{1: 'a', 2: 'b'}])",
+    "'%s'.format([{true: 1, false: 2}])",
+    "'%s'.format([['a\"b\\n']])",
+    "'%s / %s / %s'.format([true, null, b'abc'])",
+    "'%s %s %s %s'.format([1e20, 1234567.0, 0.00001, -0.0])",
+    "'%s'.format([timestamp('2024-01-01T00:00:00.120Z')])",
+    "'%s %s'.format([duration('90m'), duration('1.5s')])",
+    "'%s'.format([[timestamp('2024-01-01T00:00:00Z'), duration('1h')]])",
+    "'%s %s'.format([type(1), [type([1]), type(null)]])",
+    "'%x %X %x %x'.format(['hi', -255, b'\\x01\\xff', 255u])",
+    "'%b %b %o %d'.format([-5, true, -8, 18446744073709551615u])",
+    "'%s'.format([self])",
+    "'%.3f'.format([double(self) / 7.0])",
 ]
 
 # rules that need a schema and a value of their own (string fields get "x" otherwise)
@@ -650,7 +701,7 @@ POLICY_CASES: list[tuple[str, dict, dict, dict | None]] = [
 
 
 def crd_cases() -> list[CRDCase]:
-    """Every CRD case, with stable ids (e001, s001, f001)."""
+    """Every CRD case, with stable ids (e001, s001, f001, m001)."""
     out: list[CRDCase] = []
     n = 0
     for library, exprs in EXPRESSIONS:
@@ -664,6 +715,9 @@ def crd_cases() -> list[CRDCase]:
             out.append(CRDCase(f"s{n:03d}", library, "self", ({"rule": text},), schema, value))
     for i, (kind, schema, value, old, rule_dicts) in enumerate(FEATURE_CASES, 1):
         out.append(CRDCase(f"f{i:03d}", "CRD rule features", kind, tuple(rule_dicts), schema, value, old))
+    for i, text in enumerate(FORMAT_MESSAGES, 1):
+        rule = {"rule": "self < 5", "messageExpression": text}
+        out.append(CRDCase(f"m{i:03d}", "CEL strings format", "messageExpression", (rule,), INT, 9))
     return out
 
 

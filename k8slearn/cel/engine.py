@@ -61,12 +61,14 @@ def _function_decls():
         lib_net,
         lib_quantity,
         lib_semver,
+        lib_string_format,
         lib_url,
     )
     from k8slearn.cel._decl import build
 
     decls = []
-    libs = (lib_lists_regex, lib_lists_v3, lib_url, lib_quantity, lib_net, lib_semver, lib_format, lib_comprehensions)
+    libs = [lib_lists_regex, lib_lists_v3, lib_url, lib_quantity, lib_net, lib_semver, lib_format, lib_comprehensions]
+    libs.append(lib_string_format)
     for lib in libs:
         decls.extend(lib.functions())
     return build(decls)

@@ -122,7 +122,8 @@ LIBRARIES = (
         "L127-L132",
         "yes",
         "['a', 'b'].join('-') == 'a-b'",
-        "cel-cpp's strings extension has no version switch",
+        "cel-cpp's strings extension has no version switch; format runs cel-go's v2 formatter "
+        "(en_US, ext/formatting.go) re-stated in Python (lib_string_format.py)",
     ),
     Library(
         "CEL sets",
