@@ -35,9 +35,9 @@ def test_conformance(case):
         pytest.skip(SKIP[case.id])
     if case.expect_error:
         with pytest.raises(kc.CELError):
-            kc.evaluate(case.expr, case.bindings, check=not case.disable_check)
+            kc.evaluate(case.expr, case.bindings, check=not case.disable_check, homogeneous=False)
     else:
-        got = kc.evaluate(case.expr, case.bindings, check=not case.disable_check)
+        got = kc.evaluate(case.expr, case.bindings, check=not case.disable_check, homogeneous=False)
         assert values_equal(got, case.expected), f"{case.expr!r}: got {got!r}, want {case.expected!r}"
 
 

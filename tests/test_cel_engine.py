@@ -10,7 +10,9 @@ def test_plain_values():
     assert kc.evaluate("1u") == 1
     assert kc.evaluate("b'ab'") == b"ab"
     assert kc.evaluate("null") is None
-    assert kc.evaluate("{'a': [1, 2.5]}") == {"a": [1, 2.5]}
+    assert kc.evaluate("{'a': [1, 2.5]}", homogeneous=False) == {"a": [1, 2.5]}
+    with pytest.raises(kc.CELError, match="expected type 'int' but found 'double'"):
+        kc.evaluate("{'a': [1, 2.5]}")  # Kubernetes' cel.HomogeneousAggregateLiterals
     assert kc.evaluate("timestamp('2020-01-01T00:00:00Z')") == datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC)
     assert kc.evaluate("duration('90s')") == datetime.timedelta(seconds=90)
     assert kc.evaluate("type(1)") == "int"
@@ -59,12 +61,15 @@ def test_optional_types():
     assert kc.evaluate("{'a': 1}[?'b'].orValue(5)") == 5
 
 
-def test_cross_type_numeric_comparison_is_a_known_gap():
-    # Kubernetes enables cel.CrossTypeNumericComparisons (1.28 in base.go); cel-cpp's type
-    # checker as wrapped by cel-expr-python 0.1.3 rejects int < double. Documented limitation:
-    # if this starts passing, update docs/cel-engine.md and the library table.
+def test_cross_type_numeric_comparisons():
+    # Kubernetes enables cel.CrossTypeNumericComparisons (base.go L102); the apiserver accepts
+    # these and the local engine runs them unchecked when they are the only type errors
+    assert kc.evaluate("1 < 1.5") is True
+    assert kc.evaluate("2u >= 1.5") is True
     with pytest.raises(kc.CELError, match="no matching overload"):
-        kc.evaluate("1 < 1.5")
+        kc.evaluate("1 < 'a'")
+    with pytest.raises(kc.CELError, match="no matching overload"):
+        kc.evaluate("1 == 1.0")  # equality across types is refused by the apiserver too
 
 
 def test_library_table_has_releases():

@@ -137,3 +137,12 @@ def test_a_spec_level_rule_is_not_ratcheted_when_spec_changes(records):
         "HTTP": 422,
         "causes": ["spec: Invalid value: tier must be bronze, silver or gold"],
     }
+
+
+def test_the_corpus_agreement_is_recorded(records):
+    """The agreement table of the whole corpus (k8slearn/cel/corpus.py) as the notebook measured it."""
+    got = records["corpus_agreement"]
+    assert got["cases"] >= 300 and got["counted"] >= 300
+    assert got["same_message"] >= 0.98
+    assert got["same_verdict"] >= 0.99
+    assert len(got["disagreements"]) <= got["counted"] * 0.02

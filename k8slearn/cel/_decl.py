@@ -41,6 +41,8 @@ class T:
             return c.Type.List(c.Type.DYN)
         if name == "MAP":
             return c.Type.Map(c.Type.DYN, c.Type.DYN)
+        if name == "List_INT":
+            return c.Type.List(c.Type.INT)
         if name == "LIST_STRING":
             return c.Type.List(c.Type.STRING)
         if name == "MAP_STRING_LIST":
@@ -77,12 +79,28 @@ def build(decls: Iterable[Decl]) -> list[Any]:
         c.FunctionDecl(
             name,
             [
-                c.Overload(oid, ret, params, is_member=member, impl=impl)
+                c.Overload(oid, ret, params, is_member=member, impl=_memory_guarded(impl))
                 for oid, ret, params, member, impl in _fold(ovs)
             ],
         )
         for name, ovs in merged.items()
     ]
+
+
+MEMORY_MESSAGE = "out of memory: k8slearn's memory limit for CEL was reached (K8SLEARN_CEL_MEMORY_LIMIT)"
+
+
+def _memory_guarded(impl: Callable[..., Any]) -> Callable[..., Any]:
+    """A MemoryError in a Python implementation would reach CEL as an error without text."""
+
+    @functools.wraps(impl)
+    def call(*args):
+        try:
+            return impl(*args)
+        except MemoryError:
+            raise ValueError(MEMORY_MESSAGE) from None
+
+    return call
 
 
 def _fold(overloads):

@@ -104,6 +104,17 @@ _KEY = re.compile(r'^Key not found in map\s*:\s*"?(.*?)"?$')
 _INDEX = re.compile(r"^Index error: index=(-?\d+) size=\d+$")
 
 
+_TYPES = r"(int|uint|double|string|bool|bytes|timestamp|duration)"
+_CONVERT = re.compile(rf"^(?:cannot convert|Type conversion error from) '?{_TYPES}'? to '?{_TYPES}'?$")
+# cel-cpp's text -> cel-go's, for the same failure (cel-go v0.29.2 common/types int.go, uint.go, bytes.go)
+_SAME_MEANING = {
+    "double out of int64 range": "integer overflow",
+    "int64 out of uint64 range": "unsigned integer overflow",
+    "double out of uint64 range": "unsigned integer overflow",
+    "malformed UTF-8 bytes": "invalid UTF-8 in bytes, cannot convert to string",
+}
+
+
 def cel_go_error(message: str) -> str:
     """The cel-go wording of a local runtime error message (best effort, see module doc)."""
     text = re.sub(r"^eval error(?: \([^)]*\))?:\s*", "", message).strip()
@@ -115,4 +126,7 @@ def cel_go_error(message: str) -> str:
         return f"index out of bounds: {m.group(1)}"
     if text == "divide by zero":
         return "division by zero"
-    return text
+    m = _CONVERT.match(text)
+    if m:  # cel-go's types.NewErr("type conversion error from '%s' to '%s'")
+        return f"type conversion error from '{m.group(1)}' to '{m.group(2)}'"
+    return _SAME_MEANING.get(text, text)

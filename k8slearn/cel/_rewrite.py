@@ -14,6 +14,13 @@ Rewrites (see docs/cel-engine.md):
 * ``format.dns1123Label()`` etc. -> a global call of the same qualified name.
 * ``cel.@mapInsert(...)`` (emitted by the transformMap/transformMapEntry macros, not bound
   at runtime by cel-expr-python 0.1.3) -> ``@k8s.mapInsert(...)`` implemented in Python.
+* ``list.sum()`` on a list of durations (ids found in the checked AST) -> a comprehension
+  adding them from ``duration('0s')`` (a Python function cannot return a duration as dyn).
+* ``s.charAt(i)``, ``s.substring(...)`` -> Python with cel-go's errors (``index out of range: 6``).
+* ``s.format(args)`` -> ``@k8s.stringFormat`` (Python, the formatter cel-go uses for the
+  strings extension version Kubernetes enables; lib_string_format.py).
+* ``s.indexOf(sub, offset)`` -> ``@k8s.indexOfOffset`` (Python, cel-go's semantics: an offset
+  past the end gives -1, not an error; cel-go v0.29.2 ext/strings.go indexOfOffset).
 * ``Object{f: v}`` and ``Object.a.b{f: v}`` (the typed object literals of a
   MutatingAdmissionPolicy's ApplyConfiguration, whose types only the apiserver declares) ->
   the map literal ``{'f': v}``; such expressions are evaluated without type checking.
@@ -43,8 +50,14 @@ FORMAT_CONSTANTS = (
 VALIDATE_IMPL = "@k8s.formatErrors"
 NAMED_IMPL = "@k8s.formatNamed"
 MAP_INSERT_IMPL = "@k8s.mapInsert"
+INDEX_OF_IMPL = "@k8s.indexOfOffset"
+NET_TO_STRING_IMPL = "@k8s.netToString"
+SORT_BY_IMPL = "@k8s.sortByKeys"
+STRING_FORMAT_IMPL = "@k8s.stringFormat"
+# string functions whose errors cel-go words differently from cel-cpp: run cel-go's semantics
+STRING_IMPLS = {("charAt", 1): "@k8s.charAt", ("substring", 1): "@k8s.substring", ("substring", 2): "@k8s.substring"}
 # words whose presence in the source means the AST may need a rewrite (a cheap pre-filter)
-TRIGGERS = ("validate", "format", "transformMap", "Object")
+TRIGGERS = ("validate", "format", "transformMap", "Object", "indexOf", "charAt", "substring")
 
 
 def _classes():
@@ -52,8 +65,9 @@ def _classes():
 
 
 class _Rewriter:
-    def __init__(self, parsed):
+    def __init__(self, parsed, duration_sums=frozenset()):
         self.parsed = parsed
+        self.duration_sums = duration_sums
         # parser ids are small consecutive integers; new nodes get ids far above them
         self.next_id = 1 << 40
         self.changed = False
@@ -108,6 +122,20 @@ class _Rewriter:
         )
         return e
 
+    def sum_durations(self, target):
+        """Comprehension: accu = duration('0s'); for x in target: accu = accu + x."""
+        e = self.Expr(id=self.next_id)
+        self.next_id += 1
+        c = e.comprehension_expr
+        c.iter_var = "@k8s_x"
+        c.iter_range.CopyFrom(target)
+        c.accu_var = "@k8s_accu"
+        c.accu_init.CopyFrom(self.call("duration", self.const(string_value="0s")))
+        c.loop_condition.CopyFrom(self.const(bool_value=True))
+        c.loop_step.CopyFrom(self.call("_+_", self.ident("@k8s_accu"), self.ident("@k8s_x")))
+        c.result.CopyFrom(self.ident("@k8s_accu"))
+        return e
+
     def visit(self, e):
         kind = e.WhichOneof("expr_kind")
         if kind == "call_expr":
@@ -148,6 +176,16 @@ class _Rewriter:
         )
         if fn == "cel.@mapInsert":
             call.function = MAP_INSERT_IMPL
+        elif fn == "sum" and has_target and e.id in self.duration_sums:
+            e.CopyFrom(self._keep_id(e, self.sum_durations(call.target)))
+        elif has_target and (fn, nargs) in STRING_IMPLS:
+            call.function = STRING_IMPLS[(fn, nargs)]
+        elif fn == "indexOf" and has_target and nargs == 2:
+            # s.indexOf(sub, offset): cel-go answers -1 for an offset past the end, cel-cpp errors
+            call.function = INDEX_OF_IMPL
+        elif fn == "format" and has_target and nargs == 1 and not on_format:
+            # s.format(list): cel-go's formatter of strings v2 (en_US), not cel-cpp's (lib_string_format.py)
+            call.function = STRING_FORMAT_IMPL
         elif fn == "validate" and has_target and nargs == 1:
             init = self.call(VALIDATE_IMPL, call.target, call.args[0])
             e.CopyFrom(self._keep_id(e, self.bind_optional(init, lambda acc: acc)))
@@ -171,7 +209,7 @@ class _Rewriter:
         return new
 
 
-def rewrite(serialized: bytes) -> bytes | None:
+def rewrite(serialized: bytes, duration_sums: frozenset[int] | set[int] = frozenset()) -> bytes | None:
     """Rewrite a serialised ``Any(cel.expr.ParsedExpr)``; None when nothing needed changing."""
     from google.protobuf import any_pb2
 
@@ -179,8 +217,109 @@ def rewrite(serialized: bytes) -> bytes | None:
     if not wrapper.type_url.endswith("/cel.expr.ParsedExpr"):
         return None
     parsed = _classes()["cel.expr.ParsedExpr"].FromString(wrapper.value)
-    r = _Rewriter(parsed)
+    r = _Rewriter(parsed, duration_sums)
     r.visit(parsed.expr)
+    if not r.changed:
+        return None
+    wrapper.value = parsed.SerializeToString()
+    return wrapper.SerializeToString()
+
+
+def rename_calls(serialized: bytes, function: str, new_name: str, offsets: set[int]) -> bytes | None:
+    """Rename the global calls of ``function`` that start at one of the source ``offsets`` (where
+    the checker reported them) to ``new_name``; None when none was found."""
+    from google.protobuf import any_pb2
+
+    wrapper = any_pb2.Any.FromString(serialized)
+    if not wrapper.type_url.endswith("/cel.expr.ParsedExpr"):
+        return None
+    parsed = _classes()["cel.expr.ParsedExpr"].FromString(wrapper.value)
+    positions = parsed.source_info.positions
+    changed = False
+    stack = [parsed.expr]
+    while stack:
+        e = stack.pop()
+        kind = e.WhichOneof("expr_kind")
+        if kind == "call_expr":
+            c = e.call_expr
+            if c.function == function and not c.HasField("target") and positions.get(e.id) in offsets:
+                c.function = new_name
+                changed = True
+            stack.extend(c.args)
+            if c.HasField("target"):
+                stack.append(c.target)
+        elif kind == "select_expr":
+            stack.append(e.select_expr.operand)
+        elif kind == "list_expr":
+            stack.extend(e.list_expr.elements)
+        elif kind == "struct_expr":
+            for entry in e.struct_expr.entries:
+                if entry.HasField("map_key"):
+                    stack.append(entry.map_key)
+                stack.append(entry.value)
+        elif kind == "comprehension_expr":
+            x = e.comprehension_expr
+            stack.extend([x.iter_range, x.accu_init, x.loop_condition, x.loop_step, x.result])
+    if not changed:
+        return None
+    wrapper.value = parsed.SerializeToString()
+    return wrapper.SerializeToString()
+
+
+def expand_sort_by(serialized: bytes) -> bytes | None:
+    """The ``sortBy`` macro of cel-go's lists extension (v3): ``l.sortBy(e, key)`` becomes
+    ``@k8s.sortByKeys(l, l.map(e, key))`` (cel-go expands it to ``@sortByAssociatedKeys`` the
+    same way, ext/lists.go); cel-cpp's parser has no such macro. None when there is none."""
+    from google.protobuf import any_pb2
+
+    wrapper = any_pb2.Any.FromString(serialized)
+    if not wrapper.type_url.endswith("/cel.expr.ParsedExpr"):
+        return None
+    parsed = _classes()["cel.expr.ParsedExpr"].FromString(wrapper.value)
+    r = _Rewriter(parsed)
+    stack = [parsed.expr]
+    while stack:
+        e = stack.pop()
+        kind = e.WhichOneof("expr_kind")
+        if kind == "call_expr":
+            c = e.call_expr
+            if (
+                c.function == "sortBy"
+                and c.HasField("target")
+                and len(c.args) == 2
+                and c.args[0].WhichOneof("expr_kind") == "ident_expr"
+            ):
+                m = r.Expr(id=r.next_id)
+                r.next_id += 1
+                x = m.comprehension_expr
+                x.iter_var = c.args[0].ident_expr.name
+                x.iter_range.CopyFrom(c.target)
+                x.accu_var = "@result"
+                x.accu_init.CopyFrom(r.new())
+                x.accu_init.list_expr.SetInParent()
+                x.loop_condition.CopyFrom(r.const(bool_value=True))
+                item = r.new()
+                item.list_expr.elements.add().CopyFrom(c.args[1])
+                x.loop_step.CopyFrom(r.call("_+_", r.ident("@result"), item))
+                x.result.CopyFrom(r.ident("@result"))
+                e.CopyFrom(r._keep_id(e, r.call(SORT_BY_IMPL, c.target, m)))
+                r.changed = True
+                c = e.call_expr
+            if c.HasField("target"):
+                stack.append(c.target)
+            stack.extend(c.args)
+        elif kind == "select_expr":
+            stack.append(e.select_expr.operand)
+        elif kind == "list_expr":
+            stack.extend(e.list_expr.elements)
+        elif kind == "struct_expr":
+            for entry in e.struct_expr.entries:
+                if entry.HasField("map_key"):
+                    stack.append(entry.map_key)
+                stack.append(entry.value)
+        elif kind == "comprehension_expr":
+            x = e.comprehension_expr
+            stack.extend([x.iter_range, x.accu_init, x.loop_condition, x.loop_step, x.result])
     if not r.changed:
         return None
     wrapper.value = parsed.SerializeToString()

@@ -159,6 +159,14 @@ def admit(
     AdmissionRequest). Returns an :class:`AdmissionResult`.
     """
     pspec, bspec = policy.get("spec") or {}, binding.get("spec") or {}
+    for v in pspec.get("validations") or []:
+        # refused when the policy is created (admissionregistration validation, supported reasons)
+        allowed = ("Forbidden", "Invalid", "RequestEntityTooLarge")
+        if v.get("reason") and v["reason"] not in allowed:
+            choices = ", ".join(f'"{r}"' for r in allowed)
+            raise CELError(
+                f'compile error: Unsupported value: "{v["reason"]}": supported values: {choices}', phase="compile"
+            )
     pname = (policy.get("metadata") or {}).get("name", "")
     bname = (binding.get("metadata") or {}).get("name", "")
     if bspec.get("policyName") not in (None, pname):

@@ -219,12 +219,33 @@ class _Ratchet:
         return _Ratchet(child, self.current)
 
 
-def _message(rule: dict, value: Any, old: Any) -> str:
+_SCALAR_TYPES = {"integer": "int", "number": "double", "string": "string", "boolean": "bool"}
+
+
+def _self_types(schema: dict, variables: dict) -> dict[str, str]:
+    """CEL types of self/oldSelf for a scalar schema (string formats stay dynamic: k8slearn does
+    not convert date-time, duration or byte strings). A JSON integer in a ``number`` field is
+    handed over as a double, as the apiserver does."""
+    t = _SCALAR_TYPES.get(schema.get("type", ""))
+    if t is None or (t == "string" and schema.get("format")):
+        return {}
+    out = {}
+    for name in ("self", "oldSelf"):
+        if name in variables:
+            if t == "double" and isinstance(variables[name], int) and not isinstance(variables[name], bool):
+                variables[name] = float(variables[name])
+            out[name] = t
+    return out
+
+
+def _message(rule: dict, value: Any, old: Any, schema: dict) -> str:
     if rule.get("messageExpression"):
         # the message expression sees the plain activation: oldSelf is not an optional
         variables = {"self": value} if old is _MISSING else {"self": value, "oldSelf": old}
         try:
-            m = cel_compile(rule["messageExpression"], variables).evaluate(variables)
+            m = cel_compile(rule["messageExpression"], variables, types=_self_types(schema, variables)).evaluate(
+                variables
+            )
         except CELError:
             m = None  # the apiserver falls back to message / the default, and logs the error
         if isinstance(m, str):
@@ -255,7 +276,7 @@ def _run_rule(rule: dict, value: Any, old: Any, schema: dict, path: str, out: Vi
         variables["oldSelf"] = old
     schema_type = schema.get("type", "")
     try:
-        ok = cel_compile(expr, variables).evaluate(variables)
+        ok = cel_compile(expr, variables, types=_self_types(schema, variables)).evaluate(variables)
     except CELError as exc:
         if exc.phase == "compile":
             raise
@@ -283,7 +304,7 @@ def _run_rule(rule: dict, value: Any, old: Any, schema: dict, path: str, out: Vi
     v = Violation(
         field_path or "<nil>",
         rule.get("reason") or "FieldValueInvalid",
-        _message(rule, value, old),
+        _message(rule, value, old, schema),
         text,
         schema_type,
         shown,
@@ -327,6 +348,84 @@ def _walk(schema: dict, value: Any, old: Any, path: str, out: Violations, ratche
             _walk(schema["items"], item, _old_item(schema, item, old), f"{path}[{i}]", out, ratchet.index(i))
 
 
+_REASONS = ("FieldValueDuplicate", "FieldValueForbidden", "FieldValueInvalid", "FieldValueRequired")
+
+
+def _go_json(rule: dict) -> str:
+    """A rule as the apiserver prints it in creation errors: Go's encoding/json of
+    apiextensions.ValidationRule (unset pointers are null; <, > and & escaped)."""
+    reason = rule.get("reason")
+    old = rule.get("optionalOldSelf")
+    fields = {
+        "Rule": rule.get("rule", ""),
+        "Message": rule.get("message", ""),
+        "MessageExpression": rule.get("messageExpression", ""),
+        "Reason": reason if reason else None,
+        "FieldPath": rule.get("fieldPath", ""),
+        "OptionalOldSelf": old if old is not None else None,
+    }
+    text = json.dumps(fields, separators=(",", ":"), ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _valid_field_path(schema: dict, path: str) -> bool:
+    node: dict | None = schema
+    for part in path.lstrip(".").split("."):
+        if not part or node is None:
+            return False
+        node = _child_schema(node, part)
+    return node is not None
+
+
+def _refuse(text: str) -> CELError:
+    return CELError(f"compile error: {text}", phase="compile")
+
+
+def check_rules(schema: dict) -> None:
+    """What the apiserver checks when the CRD is created (apiextensions validation.go): the
+    reason is one of four, fieldPath names a field of the schema, rule and messageExpression
+    compile and have the types bool and string. CELError (phase "compile") otherwise."""
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        for rule in node.get("x-kubernetes-validations") or []:
+            reason = rule.get("reason")
+            if reason and reason not in _REASONS:
+                choices = ", ".join(f'"{r}"' for r in _REASONS)
+                raise _refuse(f'Unsupported value: "{reason}": supported values: {choices}')
+            if rule.get("fieldPath") and not _valid_field_path(node, rule["fieldPath"]):
+                raise _refuse(f'Invalid value: "{rule["fieldPath"]}": must be a valid path')
+            variables = {"self": None}
+            if _OLDSELF.search(rule.get("rule", "")) and not rule.get("optionalOldSelf"):
+                variables["oldSelf"] = None
+            types = _self_types(node, dict(variables))
+            if rule.get("rule"):
+                if rule.get("optionalOldSelf"):
+                    prog = cel_compile(_optional_old_expr(rule["rule"]), {"self": None, "__old": None}, types=types)
+                else:
+                    prog = cel_compile(rule["rule"], variables, types=types)
+                if not rule.get("optionalOldSelf") and prog.result_type() not in ("bool", "dyn"):
+                    raise _refuse(f"Invalid value: {_go_json(rule)}: cel expression must evaluate to a bool")
+                planned = prog.planning_error()
+                if planned is not None:
+                    when, text = planned
+                    if when == "instantiation":
+                        text = f"Invalid value: {_go_json(rule)}: program instantiation failed: {text}"
+                    raise _refuse(text)
+            if rule.get("messageExpression"):
+                mvars = (
+                    {"self": None, "oldSelf": None} if _OLDSELF.search(rule["messageExpression"]) else {"self": None}
+                )
+                mtypes = _self_types(node, dict(mvars))
+                if cel_compile(rule["messageExpression"], mvars, types=mtypes).result_type() not in ("string", "dyn"):
+                    raise _refuse(f"Invalid value: {_go_json(rule)}: messageExpression must evaluate to a string")
+        for sub in (node.get("properties") or {}).values():
+            stack.append(sub)
+        for key in ("items", "additionalProperties"):
+            if isinstance(node.get(key), dict):
+                stack.append(node[key])
+
+
 def validate_crd(crd: dict, obj: dict, old_obj: dict | None = None, version: str | None = None) -> Violations:
     """Evaluate every ``x-kubernetes-validations`` rule of ``crd``'s schema against ``obj``.
 
@@ -339,6 +438,7 @@ def validate_crd(crd: dict, obj: dict, old_obj: dict | None = None, version: str
     schema = (v.get("schema") or {}).get("openAPIV3Schema")
     if not isinstance(schema, dict):
         raise CELError(f"version {v.get('name')!r} of the CRD has no schema.openAPIV3Schema")
+    check_rules(schema)
     out = Violations()
     ratchet = _Ratchet((schema, obj, old_obj)) if old_obj is not None else _Ratchet()
     _walk(schema, obj, _MISSING if old_obj is None else old_obj, "", out, ratchet, at_root=True)

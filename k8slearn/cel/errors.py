@@ -9,7 +9,9 @@ class CELError(K8sLearnError):
     """A CEL expression failed to compile or to evaluate.
 
     ``message`` is the engine's message; ``line``/``column`` (1-based) are set when the
-    engine reports where in the expression the problem is; ``phase`` is "compile" or "eval".
+    engine reports where in the expression the problem is; ``phase`` is "compile" or "eval";
+    ``limit`` names the local bound that stopped it ("time", "memory" or "crash"; see
+    k8slearn/cel/_guard.py), None for an ordinary CEL error.
     """
 
     def __init__(
@@ -20,6 +22,7 @@ class CELError(K8sLearnError):
         line: int | None = None,
         column: int | None = None,
         phase: str | None = None,
+        limit: str | None = None,
     ):
         super().__init__(message)
         self.message = message
@@ -27,3 +30,4 @@ class CELError(K8sLearnError):
         self.line = line
         self.column = column
         self.phase = phase
+        self.limit = limit

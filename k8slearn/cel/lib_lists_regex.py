@@ -4,14 +4,16 @@ library (find, findAll).
 Semantics from the Kubernetes docs ("Kubernetes list library", "Kubernetes regex library",
 https://kubernetes.io/docs/reference/using-api/cel/) and the godoc of
 k8s.io/apiserver/pkg/cel/library (lists.go, regex.go).
-Regexes use Python's ``re`` module, not Go's RE2: patterns that differ between the two
-(backreferences, lookaround are accepted here and rejected by Kubernetes) are a known gap.
+Regexes run on RE2 (the ``google-re2`` binding of Google's C++ RE2), the syntax Go's
+``regexp`` implements, so backreferences and lookaround are refused and ``\\pL`` or
+``[[:alpha:]]`` work as in Kubernetes; findAll skips an empty match right after the previous
+match as Go's ``FindAllString`` does (measured against the apiserver: docs/cel-engine.md).
 """
 
 from __future__ import annotations
 
 import datetime
-import re
+import functools
 
 from k8slearn.cel._decl import TYPES as T
 from k8slearn.cel._decl import Decl, decl
@@ -59,11 +61,30 @@ def _last_index_of(lst, v):
     return -1
 
 
+# RE2's error texts (re2.h, RE2::ErrorCode) -> Go regexp/syntax's for the same error
+_GO_REGEXP_ERRORS = {
+    "missing ]": "missing closing ]",
+    "missing )": "missing closing )",
+    "trailing \\": "trailing backslash at end of expression",
+    "no argument for repetition operator": "missing argument to repetition operator",
+    "invalid repetition size": "invalid repeat count",
+    "bad repetition operator": "invalid nested repetition operator",
+    "invalid perl operator": "invalid or unsupported Perl syntax",
+    "invalid named capture group": "invalid named capture",
+}
+
+
+@functools.lru_cache(maxsize=256)
 def _compile(pattern):
+    import re2
+
     try:
-        return re.compile(pattern)
-    except re.error as exc:
-        raise ValueError(f"invalid regex {pattern!r}: {exc}") from exc
+        return re2.compile(pattern)
+    except re2.error as exc:
+        text = exc.args[0] if exc.args else ""
+        text = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+        code, _, arg = text.partition(": ")
+        raise ValueError(f"error parsing regexp: {_GO_REGEXP_ERRORS.get(code, code)}: `{arg}`") from exc
 
 
 def _find(s, pattern):
@@ -72,8 +93,26 @@ def _find(s, pattern):
 
 
 def _find_all(s, pattern, n=-1):
-    found = [m.group(0) for m in _compile(pattern).finditer(s)]
-    return found if n < 0 else found[:n]
+    """Go's Regexp.FindAllString(s, n): successive non-overlapping leftmost-first matches; an
+    empty match that starts where the previous match ended is skipped."""
+    rx = _compile(pattern)
+    found: list[str] = []
+    pos, prev_end = 0, -1
+    while pos <= len(s) and (n < 0 or len(found) < n):
+        m = rx.search(s, pos)
+        if m is None:
+            break
+        start, end = m.span()
+        accept = True
+        if end == start:
+            accept = start != prev_end
+            pos = end + 1
+        else:
+            pos = end
+        prev_end = end
+        if accept:
+            found.append(s[start:end])
+    return found
 
 
 def functions() -> list[Decl]:

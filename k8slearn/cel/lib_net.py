@@ -14,19 +14,57 @@ import ipaddress
 
 from k8slearn.cel._decl import TYPES as T
 from k8slearn.cel._decl import Decl, decl, msg_class
+from k8slearn.cel._rewrite import NET_TO_STRING_IMPL
 
 
 def parse_ip(s: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
-    """Parse an IP address as Kubernetes' CEL library does: no zone, no IPv4-mapped IPv6."""
-    if "%" in s:
-        raise ValueError(f"IP address with zone value is not allowed: {s!r}")
+    """Parse an IP address as Kubernetes' CEL library does: no zone, no IPv4-mapped IPv6.
+    Error texts are ip.go's (k8s.io/apiserver@v0.37.2 pkg/cel/library, parseIPAddr), with
+    Go's netip.ParseAddr reasons for IPv4 text (see _netip_reason)."""
+    from k8slearn.cel._gomsg import go_quote
+
     try:
-        addr = ipaddress.ip_address(s)
-    except ValueError as exc:
-        raise ValueError(f"IP Address {s!r} parse error: {exc}") from exc
+        addr = ipaddress.ip_address(s.split("%")[0] if "%" in s and ":" in s else s)
+    except ValueError:
+        reason = _netip_reason(s)
+        raise ValueError(
+            f"IP Address {go_quote(s)} parse error during conversion from string: ParseAddr({go_quote(s)}): {reason}"
+        ) from None
+    if "%" in s:
+        raise ValueError(f"IP address {go_quote(s)} with zone value is not allowed")
     if addr.version == 6 and addr.ipv4_mapped is not None:
-        raise ValueError(f"IPv4-mapped IPv6 address is not allowed: {s!r}")
+        raise ValueError(f"IPv4-mapped IPv6 address {go_quote(s)} is not allowed")
     return addr
+
+
+def _netip_reason(s: str) -> str:
+    """Why Go's netip.ParseAddr refuses ``s`` (its messages; the IPv4 rules re-stated here)."""
+    from k8slearn.cel._gomsg import go_quote
+
+    first = next((c for c in s if c in ".:%"), "")
+    if first == "%":
+        return "missing IPv6 address"
+    if first != ".":
+        return "unable to parse IP" if first != ":" else "unable to parse IPv6 address"
+    fields, digits, value = 0, 0, 0
+    for i, c in enumerate(s):
+        if "0" <= c <= "9":
+            if digits == 1 and value == 0:
+                return "IPv4 field has octet with leading zero"
+            value, digits = value * 10 + int(c), digits + 1
+            if value > 255:
+                return "IPv4 field has value >255"
+        elif c == ".":
+            if digits == 0:
+                return f"IPv4 field must have at least one digit (at {go_quote(s[i:])})"
+            if fields == 3:
+                return "IPv4 address too long"
+            fields, digits, value = fields + 1, 0, 0
+        else:
+            return f"unexpected character (at {go_quote(s[i:])})"
+    if fields < 3:
+        return "IPv4 address too short"
+    return f"IPv4 field must have at least one digit (at {go_quote(s[-1:])})" if digits == 0 else "unable to parse IP"
 
 
 def parse_cidr(s: str) -> tuple[ipaddress.IPv4Address | ipaddress.IPv6Address, int]:
@@ -109,6 +147,21 @@ def _link_local_multicast(m):
     return a in ipaddress.ip_network("ff02::/16")
 
 
+def _is_canonical(s: str) -> bool:
+    return str(parse_ip(s)) == s
+
+
+def _net_to_string(v) -> str:
+    """string() of an IP or CIDR (ip.go, cidr.go): the canonical text."""
+    name = getattr(getattr(v, "DESCRIPTOR", None), "full_name", "")
+    if name == "net.IP":
+        return str(_addr(v))
+    if name == "net.CIDR":
+        addr, bits = parse_cidr(v.value)
+        return f"{addr}/{bits}"
+    raise ValueError("no such overload")
+
+
 def functions() -> list[Decl]:
     """The declarations of Kubernetes' IP and CIDR library functions."""
     S, B, I, IP, CIDR = T.STRING, T.BOOL, T.INT, T.IP, T.CIDR
@@ -119,7 +172,8 @@ def functions() -> list[Decl]:
             ("cidr_ip", IP, [CIDR], True, lambda c: _ip_msg(parse_ip(c.value.partition("/")[0]))),
         ),
         decl("isIP", ("is_ip", B, [S], False, lambda s: _ok(parse_ip, s))),
-        decl("isCanonical", ("ip_is_canonical", B, [IP], True, lambda m: str(_addr(m)) == m.value)),
+        # a global function on a string, named ip.isCanonical (ip.go, ipLibraryDecls at v0.37.2)
+        decl("ip.isCanonical", ("ip_is_canonical", B, [S], False, _is_canonical)),
         decl("family", ("ip_family", I, [IP], True, lambda m: _addr(m).version)),
         decl("isUnspecified", ("ip_is_unspecified", B, [IP], True, lambda m: _addr(m).is_unspecified)),
         decl("isLoopback", ("ip_is_loopback", B, [IP], True, lambda m: _addr(m).is_loopback)),
@@ -145,5 +199,6 @@ def functions() -> list[Decl]:
             "masked",
             ("cidr_masked", CIDR, [CIDR], True, lambda c: _cidr_msg(_net(c).network_address, _net(c).prefixlen)),
         ),
+        decl(NET_TO_STRING_IMPL, ("k8s_net_to_string", S, [T.DYN], False, _net_to_string)),
         decl("prefixLength", ("cidr_prefix_length", I, [CIDR], True, lambda c: _net(c).prefixlen)),
     ]

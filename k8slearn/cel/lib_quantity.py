@@ -32,6 +32,7 @@ NANO = 10**9
 #    parseQuantityString + the suffixes quantitySuffixer.interpret knows (suffix.go); like Go it
 #    lets the number's digits be empty ("+", ".", "k" and "m" all mean 0; only "" is refused).
 _GRAMMAR = re.compile(r"([+-]?)([0-9]*)(?:\.([0-9]*))?(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?[0-9]+)?")
+_GO_FORMAT = re.compile(r"^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$")
 #    Go reads an exponent suffix as an int32. We also refuse exponents whose exact value would
 #    not fit in memory (Go keeps them as a scale); no real quantity comes near.
 _MAX_EXPONENT = 1_000
@@ -46,7 +47,10 @@ def parse_quantity(s: str) -> Fraction:
     ValueError when it is not one."""
     m = _GRAMMAR.fullmatch(s)
     if not s or not m:
-        raise ValueError(f"invalid quantity: {s!r}")
+        # resource.ErrFormatWrong / ErrSuffix (apimachinery v0.37.2 pkg/api/resource/quantity.go)
+        if not _GO_FORMAT.fullmatch(s):
+            raise ValueError(f"quantities must match the regular expression '{_GO_FORMAT.pattern}'")
+        raise ValueError("unable to parse quantity's suffix")
     sign, whole, frac, suffix = m.group(1), m.group(2) or "0", m.group(3) or "0", m.group(4) or ""
     if suffix[:1] in ("e", "E") and suffix not in ("E", "Ei") and abs(int(suffix[1:])) > _MAX_EXPONENT:
         raise ValueError(f"quantity exponent too large for k8slearn: {s!r}")
@@ -62,18 +66,60 @@ def parse_quantity(s: str) -> Fraction:
     return -value if sign == "-" else value
 
 
-def to_message(value: Fraction) -> Any:
+_DEC = ";dec"  # marks a quantity Go holds as an inf.Dec: its AsInt64 always fails
+
+
+def to_message(value: Fraction, dec: bool = False) -> Any:
     """A ``kubernetes.Quantity`` message holding ``value`` as an exact fraction."""
-    return msg_class("kubernetes.Quantity")(value=f"{value.numerator}/{value.denominator}")
+    return msg_class("kubernetes.Quantity")(value=f"{value.numerator}/{value.denominator}{_DEC if dec else ''}")
 
 
 def value_of(q: Any) -> Fraction:
     """The exact value of a ``kubernetes.Quantity`` message."""
-    return Fraction(q.value)
+    return Fraction(q.value.split(";")[0])
+
+
+def _is_dec(q: Any) -> bool:
+    return not isinstance(q, int) and q.value.endswith(_DEC)
+
+
+def go_keeps_int64(s: str) -> bool:
+    """Does resource.ParseQuantity keep ``s`` as an int64Amount (its fast path) rather than an
+    inf.Dec? Only the former converts with AsInt64, so asInteger()/isInteger() fail on the
+    latter whatever the value (quantity.go ParseQuantity L295-L345 and AsInt64 L517-L522 at
+    apimachinery v0.37.2; maxInt64Factors = 18, math.go)."""
+    m = _GRAMMAR.fullmatch(s)
+    if not m:
+        return False
+    whole, frac, suffix = m.group(2) or "", m.group(3) or "", m.group(4) or ""
+    num = whole.lstrip("0") or "0" if whole else "0"
+    denom = frac
+    if suffix.endswith("i"):
+        exponent = {"Ki": 10, "Mi": 20, "Gi": 30, "Ti": 40, "Pi": 50, "Ei": 60}[suffix]
+        if denom:
+            return False
+        precision = 15 - len(num) - int(exponent * 3 / 10) - 1
+        scale, mantissa = 0, 1 << exponent
+    else:
+        exponent = (
+            _DECIMAL_EXPONENTS.get(suffix, 0) if suffix[:1] not in ("e", "E") or suffix == "E" else int(suffix[1:])
+        )
+        precision = 18 - (len(num) + len(denom))
+        scale, mantissa = exponent, 1
+    if precision < 0:
+        return False
+    scale -= len(denom)
+    if scale < -9:
+        return False
+    value = int(num + denom)
+    return value <= INT64_MAX and value * mantissa <= INT64_MAX
+
+
+_DECIMAL_EXPONENTS = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
 
 
 def _quantity(s):
-    return to_message(parse_quantity(s))
+    return to_message(parse_quantity(s), dec=not go_keeps_int64(s))
 
 
 def _is_quantity(s):
@@ -85,13 +131,15 @@ def _is_quantity(s):
 
 
 def _is_integer(q):
+    if _is_dec(q):
+        return False
     v = value_of(q)
     return v.denominator == 1 and INT64_MIN <= v.numerator <= INT64_MAX
 
 
 def _as_integer(q):
     if not _is_integer(q):
-        raise ValueError("cannot convert value to integer: loss of precision or overflow")
+        raise ValueError("cannot convert value to integer")  # quantity.go quantityGetValue
     return value_of(q).numerator
 
 
@@ -121,19 +169,44 @@ def functions() -> list[Decl]:
         decl("isInteger", ("quantity_is_integer", B, [Q], True, _is_integer)),
         decl("asInteger", ("quantity_as_integer", I, [Q], True, _as_integer)),
         decl("asApproximateFloat", ("quantity_as_float", T.DOUBLE, [Q], True, _as_float)),
-        decl("sign", ("quantity_sign", I, [Q], True, lambda q: (value_of(q) > 0) - (value_of(q) < 0))),
+        # sign is a global function in quantity.go (quantityLibraryDecls), not a member
+        decl("sign", ("quantity_sign", I, [Q], False, lambda q: (value_of(q) > 0) - (value_of(q) < 0))),
         decl("compareTo", ("quantity_compare_to", I, [Q, Q], True, _cmp)),
         decl("isLessThan", ("quantity_less", B, [Q, Q], True, lambda a, b: _cmp(a, b) < 0)),
         decl("isGreaterThan", ("quantity_greater", B, [Q, Q], True, lambda a, b: _cmp(a, b) > 0)),
         decl(
             "add",
-            ("quantity_add", Q, [Q, Q], True, lambda a, b: to_message(value_of(a) + _other(b))),
-            ("quantity_add_int", Q, [Q, I], True, lambda a, b: to_message(value_of(a) + _other(b))),
+            (
+                "quantity_add",
+                Q,
+                [Q, Q],
+                True,
+                lambda a, b: to_message(value_of(a) + _other(b), _is_dec(a) or _is_dec(b)),
+            ),
+            (
+                "quantity_add_int",
+                Q,
+                [Q, I],
+                True,
+                lambda a, b: to_message(value_of(a) + _other(b), _is_dec(a) or _is_dec(b)),
+            ),
         ),
         decl(
             "sub",
-            ("quantity_sub", Q, [Q, Q], True, lambda a, b: to_message(value_of(a) - _other(b))),
-            ("quantity_sub_int", Q, [Q, I], True, lambda a, b: to_message(value_of(a) - _other(b))),
+            (
+                "quantity_sub",
+                Q,
+                [Q, Q],
+                True,
+                lambda a, b: to_message(value_of(a) - _other(b), _is_dec(a) or _is_dec(b)),
+            ),
+            (
+                "quantity_sub_int",
+                Q,
+                [Q, I],
+                True,
+                lambda a, b: to_message(value_of(a) - _other(b), _is_dec(a) or _is_dec(b)),
+            ),
         ),
     ]
 

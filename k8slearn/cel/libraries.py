@@ -91,9 +91,10 @@ LIBRARIES = (
         ("optional.of", "optional.none", "orValue", "hasValue", "?.", "1 < 1.5", "quantity", "isLessThan", "compareTo"),
         "1.28",
         "L99-L106",
-        "partly",
+        "yes",
         "quantity('1Gi').isGreaterThan(quantity('1000Mi')) && optional.of(1).hasValue()",
-        "cross-type numeric comparisons are missing: cel-cpp's checker in cel-expr-python 0.1.3 rejects int < double",
+        "cross-type numeric comparisons: cel-cpp's checker rejects int < double, so such an expression "
+        "runs unchecked when those are its only type errors (cel-cpp's runtime compares them)",
     ),
     Library(
         "literal validators (duration, timestamp, regex, homogeneous literals)",
@@ -121,7 +122,8 @@ LIBRARIES = (
         "L127-L132",
         "yes",
         "['a', 'b'].join('-') == 'a-b'",
-        "cel-cpp's strings extension has no version switch",
+        "cel-cpp's strings extension has no version switch; format runs cel-go's v2 formatter "
+        "(en_US, ext/formatting.go) re-stated in Python (lib_string_format.py)",
     ),
     Library(
         "CEL sets",
@@ -137,7 +139,7 @@ LIBRARIES = (
             "ip",
             "isIP",
             "family",
-            "isCanonical",
+            "ip.isCanonical",
             "cidr",
             "isCIDR",
             "containsIP",
@@ -191,9 +193,10 @@ LIBRARIES = (
         ("lists.range", "distinct", "flatten", "reverse", "slice", "sort", "sortBy", "first", "last"),
         "1.34",
         "L175-L181",
-        "no",
+        "partly",
         "[3, 1, 2].sort() == [1, 2, 3]",
-        "not in cel-expr-python 0.1.3",
+        "lists.range, distinct, flatten, reverse, slice, sort in Python (lib_lists_v3.py); "
+        "first/last (optionals) and the sortBy macro are missing",
     ),
     Library(
         "Kubernetes lists v1",
