@@ -14,7 +14,16 @@ NAMES = notebook_names()
 
 
 def test_the_series_is_complete():
-    for n in ("00-preflight", "01-etcd-contents", "02-resource-version", "03-listwatch-vs-watchlist", "04-cel"):
+    for n in (
+        "00-preflight",
+        "01-etcd-contents",
+        "02-resource-version",
+        "03-listwatch-vs-watchlist",
+        "04-cel",
+        "05-encryption-at-rest",
+        "06-new-architectures",
+        "07-etcd-time-machine",
+    ):
         assert n in NAMES, f"notebooks/{n}.ipynb is missing"
 
 

@@ -442,15 +442,18 @@ def _replay(lab: Lab):
             f"the recording {rec.name!r} holds nothing for notebook {lab.notebook!r}; "
             f"record it with `k8slearn record {lab.notebook}`"
         )
+
     # A notebook recorded alone (`k8slearn record NAME`) carries its own run's base, cluster
     # facts and provenance; the others share the recording's.
-    own = nb if (nb / "base.jsonl").is_file() else rec
-    prov = yaml.safe_load((own / "provenance.yaml").read_text())
-    lab.cluster = yaml.safe_load((own / "cluster.yaml").read_text()) if (own / "cluster.yaml").is_file() else {}
+    def own(name: str) -> Path:
+        return nb / name if (nb / name).is_file() else rec / name
+
+    prov = yaml.safe_load(own("provenance.yaml").read_text())
+    lab.cluster = yaml.safe_load(own("cluster.yaml").read_text()) if own("cluster.yaml").is_file() else {}
     server = LocalEtcd(name="replay").start()
     lab._resources.callback(server.stop)
     client = server.client()
-    base = etcdlog.read_ops(own / "base.jsonl")
+    base = etcdlog.read_ops(own("base.jsonl"))
     mine = etcdlog.read_ops(nb / "etcd.jsonl")
     final = etcdlog.apply_ops(client, base + mine)
     reads = json.loads((nb / "reads.json").read_text()) if (nb / "reads.json").is_file() else []
