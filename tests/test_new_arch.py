@@ -68,7 +68,15 @@ def test_pinned_release_list_matches_the_module_cache_when_present():
     f = os.path.join(gomodcache, "k8s.io", "kubernetes@v1.37.2", "hack", "lib", "golang.sh")
     if not os.path.isfile(f):
         pytest.skip("k8s.io/kubernetes@v1.37.2 is not in the Go module cache (make cluster downloads it)")
-    assert platforms.server_platforms(open(f).read()) == platforms.release_platforms()["releases"]["v1.37.2"]
+    row = platforms.release_platforms()["releases"]["v1.37.2"]
+    assert platforms.server_platforms(open(f).read()) == {k: row[k] for k in platforms.server_platforms(open(f).read())}
+
+
+def test_release_data_was_read_from_the_module_go_sum_pins():
+    """The v1.37.2 module zip the data file was read from is the one controlplane/kubernetes/go.sum pins."""
+    gosum = (binaries.MODULES / "kubernetes" / "go.sum").read_text()
+    pinned = [line.split()[2] for line in gosum.splitlines() if line.startswith("k8s.io/kubernetes v1.37.2 ")]
+    assert platforms.release_platforms()["releases"]["v1.37.2"]["module_sum"] == pinned[0]
 
 
 def test_index_platforms_and_pick():
@@ -211,3 +219,32 @@ def test_notebook_06_is_in_the_series():
     from conftest import NOTEBOOKS
 
     assert (NOTEBOOKS / "06-new-architectures.ipynb").is_file()
+
+
+def test_lab_keeps_measurements_in_record_mode_and_replays_them(tmp_path):
+    """One call, three modes: record computes and keeps (errors too), replay gives back the same."""
+    from k8slearn.lab import Lab
+
+    f = tmp_path / "measured.json"
+    rec = Lab("record", "test", "06-new-architectures")
+    rec._measured_file = f
+    calls = []
+    assert rec._measure("m", lambda: calls.append(1) or {"seconds": 1.5}) == {"seconds": 1.5}
+    assert rec._measure("m", lambda: calls.append(1) or {"seconds": 9}) == {"seconds": 1.5}, "asked again: same answer"
+    assert calls == [1]
+
+    def missing():
+        raise crossbuild.QemuMissing("qemu-riscv64 is not installed", hint="make qemu")
+
+    with pytest.raises(crossbuild.QemuMissing):
+        rec._measure("q", missing)
+    rec.close()
+    play = Lab("replay", "test", "06-new-architectures")
+    play._measured_file = f
+    assert play._measure("m", lambda: pytest.fail("replay never computes")) == {"seconds": 1.5}
+    with pytest.raises(crossbuild.QemuMissing, match="qemu-riscv64"):
+        play._measure("q", lambda: pytest.fail("replay never computes"))
+    live = Lab("live", "test", "06-new-architectures")
+    assert live._measure("m", lambda: 7) == 7 and not (tmp_path / "other.json").exists()
+    play.close()
+    live.close()
