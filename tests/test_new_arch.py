@@ -155,17 +155,26 @@ def test_replayed_measure(tmp_path):
 
 
 def test_committed_recording_holds_notebook_06_measurements():
-    """What replay shows came from a real run: two foreign architectures built and emulated."""
+    """What replay shows came from a real run: two foreign architectures built, read and emulated."""
     from k8slearn.recording.layout import choose_recording
 
     f = choose_recording() / "notebooks" / "06-new-architectures" / "measured.json"
     kept = json.loads(f.read_text())
     for arch, em in (("riscv64", 243), ("loong64", 258)):
         b = kept[f"cross_build {arch} kube-apiserver etcd"]["value"]
-        assert b["ok"] and b["binaries"]["kube-apiserver"]["elf"]["machine"] == crossbuild.ARCHES[arch].elf_machine
-        assert int.from_bytes(bytes.fromhex(b["binaries"]["etcd"]["elf"]["header_hex"])[18:20], "little") == em
-        run = kept[f"run_emulated {arch} kube-apiserver --version"]["value"]
-        assert run["emulated"]["output"] == "Kubernetes v1.37.2" and run["qemu"].startswith("qemu-")
+        assert b["binaries"], f"nothing was built for {arch} in the recorded run"
+        for info in b["binaries"].values():
+            assert info["elf"]["machine"] == crossbuild.ARCHES[arch].elf_machine
+            assert int.from_bytes(bytes.fromhex(info["elf"]["header_hex"])[18:20], "little") == em
+            assert info["buildinfo"]["GOARCH"] == arch and info["buildinfo"]["CGO_ENABLED"] == "0"
+        if "kube-apiserver" in b["binaries"]:
+            run = kept[f"run_emulated {arch} kube-apiserver --version"]["value"]
+            assert run["emulated"]["output"] == "Kubernetes v1.37.2"
+        if "etcd" in b["binaries"]:
+            refused = kept[f"run_emulated {arch} etcd --version"]["value"]
+            assert refused["emulated"]["returncode"] == 1 and refused["qemu"].startswith("qemu-")
+            allowed = kept[f"run_emulated {arch} etcd --version ETCD_UNSUPPORTED_ARCH={arch}"]["value"]
+            assert allowed["emulated"]["returncode"] == 0 and f"linux/{arch}" in allowed["emulated"]["output"]
     text = f.read_text()
     for private in ("/root/", "/home/", "/work/", "/tmp/"):
         assert private not in text

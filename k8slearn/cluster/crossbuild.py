@@ -439,10 +439,21 @@ def run_emulated(
     }
 
 
-def report(goarch: str, programs: Iterable[str] = PROGRAMS, log: Callable[[str], None] = _say) -> dict:
+def built(goarch: str, program: str) -> bool:
+    """Whether ``program`` is in the cache for linux/``goarch`` (with its build.json)."""
+    d = target_dir(binaries.PROGRAMS[program], goarch)
+    if not (d / program).is_file() or not (d / "build.json").is_file():
+        return False
+    return program in json.loads((d / "build.json").read_text()).get("programs", {})
+
+
+def report(
+    goarch: str, programs: Iterable[str] = PROGRAMS, build_missing: bool = True, log: Callable[[str], None] = _say
+) -> dict:
     """Everything notebook 06 shows about one architecture, as plain data without paths.
 
-    Builds what is missing (build.json keeps that first build's time), times a rebuild from Go's
+    Builds what is missing (build.json keeps that first build's time) — unless ``build_missing``
+    is False, when what is not built is listed under ``missing`` — times a rebuild from Go's
     build cache, and reads each program's ELF header and Go build settings; the native build's
     header is read too, for comparison. A failed build is part of the answer: ``ok`` is False and
     ``error`` holds go's last lines.
@@ -450,11 +461,19 @@ def report(goarch: str, programs: Iterable[str] = PROGRAMS, log: Callable[[str],
     arch(goarch)
     programs = list(programs)
     out: dict = {"arch": goarch, "programs": programs, "machine": machine(), "go": binaries.go_version()}
+    missing = [] if build_missing else [p for p in programs if not built(goarch, p)]
+    present = [p for p in programs if p not in missing]
+    out["missing"] = missing
     try:
-        infos = build(goarch, programs, log=log)
+        infos = build(goarch, present, log=log) if present else {}
     except binaries.BuildFailed as e:
-        return {**out, "ok": False, "error": str(e)}
-    out["ok"] = True
+        return {**out, "ok": False, "error": str(e), "builds": {}, "binaries": {}}
+    out["ok"] = not missing
+    if missing:
+        out["error"] = (
+            f"{', '.join(missing)} not built for linux/{goarch} when this ran "
+            f"(`k8slearn arch build {goarch}` builds it; a first build takes minutes)"
+        )
     out["builds"] = {}
     for module_dir, info in infos.items():
         again = rebuild(goarch, module_dir, log=log)
@@ -466,7 +485,7 @@ def report(goarch: str, programs: Iterable[str] = PROGRAMS, log: Callable[[str],
             "cached": again,
         }
     out["binaries"] = {}
-    for p in programs:
+    for p in present:
         path = program_path(goarch, p)
         out["binaries"][p] = {
             "elf": elf_facts(path),

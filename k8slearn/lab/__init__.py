@@ -324,11 +324,15 @@ class Lab:
 
     def cross_build(self, arch: str, programs: tuple[str, ...] = ("kube-apiserver", "etcd")) -> dict:
         """Build ``programs`` for linux/``arch`` with Go (once; then a timed rebuild from Go's
-        build cache) and read their ELF headers: `k8slearn.cluster.crossbuild.report`."""
+        build cache) and read their ELF headers: `k8slearn.cluster.crossbuild.report`.
+
+        Record mode does not start a first build (it takes minutes, longer than a recorded cell
+        may run): what `k8slearn arch build` has not built is recorded as missing, and said so."""
         from k8slearn.cluster import crossbuild
 
         return self._measure(
-            f"cross_build {arch} {' '.join(programs)}", lambda: crossbuild.report(arch, list(programs))
+            f"cross_build {arch} {' '.join(programs)}",
+            lambda: crossbuild.report(arch, list(programs), build_missing=self.mode != "record"),
         )
 
     def run_emulated(

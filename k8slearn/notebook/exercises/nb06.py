@@ -21,13 +21,13 @@ def e_machine(header_hex: str) -> int:
 
 
 def check_e_machine(lab: Any, answer: Any) -> Verdict:
-    """answer = {"riscv64": int, "loong64": int}: e_machine of each cross-built kube-apiserver."""
+    """answer = {"riscv64": int, "loong64": int}: e_machine of each architecture's cross-built programs."""
     hint = "read bytes 18 and 19 of each header_hex, little-endian (int.from_bytes(..., 'little'))"
     if answer is None:
         return verdict(False, None, hint)
     try:
         want = {
-            a: e_machine(lab.cross_build(a)["binaries"]["kube-apiserver"]["elf"]["header_hex"])
+            a: e_machine(next(iter(lab.cross_build(a)["binaries"].values()))["elf"]["header_hex"])
             for a in ("riscv64", "loong64")
         }
     except Exception as e:  # the builds are not there (no Go in live mode): say so, do not raise
