@@ -195,33 +195,47 @@ def _need(arch: str, program: str = "kube-apiserver"):
         pytest.skip(why)
 
 
-@pytest.mark.parametrize("arch", crossbuild.DEFAULT_ARCHES)
-def test_cross_built_elf_headers(arch):
-    _need(arch)
-    _need(arch, "etcd")
-    for program in ("kube-apiserver", "etcd"):
-        e = crossbuild.elf_facts(crossbuild.program_path(arch, program))
-        assert e["machine"] == crossbuild.ARCHES[arch].elf_machine
-        assert e["class"] == "ELFCLASS64" and e["data"] == "ELFDATA2LSB" and e["static"]
-        native = crossbuild.elf_facts(crossbuild.program_path(crossbuild.native(), program))
-        assert native["machine"] != e["machine"]
+ARCH_PROGRAM = [(a, p) for a in crossbuild.DEFAULT_ARCHES for p in crossbuild.PROGRAMS]
 
 
-@pytest.mark.parametrize("arch", crossbuild.DEFAULT_ARCHES)
-def test_emulated_runs(arch):
-    _need(arch)
-    _need(arch, "etcd")
+@pytest.mark.parametrize(("arch", "program"), ARCH_PROGRAM)
+def test_cross_built_elf_headers(arch, program):
+    _need(arch, program)
+    e = crossbuild.elf_facts(crossbuild.program_path(arch, program))
+    assert e["machine"] == crossbuild.ARCHES[arch].elf_machine
+    assert e["class"] == "ELFCLASS64" and e["data"] == "ELFDATA2LSB" and e["static"]
+    native = crossbuild.elf_facts(crossbuild.program_path(crossbuild.native(), program))
+    assert native["machine"] != e["machine"]
+    settings = crossbuild.go_buildinfo(crossbuild.program_path(arch, program))
+    assert settings["GOARCH"] == arch and settings["CGO_ENABLED"] == "0"
+
+
+def _need_qemu(arch):
     if crossbuild.qemu_path(arch) is None:
         if os.environ.get("K8SLEARN_REQUIRE_LIVE") == "1":
             pytest.fail(f"K8SLEARN_REQUIRE_LIVE=1 but qemu-{crossbuild.ARCHES[arch].qemu} is missing: make qemu")
         pytest.skip(f"qemu-{crossbuild.ARCHES[arch].qemu} is not installed: make qemu")
+
+
+@pytest.mark.parametrize("arch", crossbuild.DEFAULT_ARCHES)
+def test_emulated_kube_apiserver(arch):
+    _need(arch, "kube-apiserver")
+    _need_qemu(arch)
     api = crossbuild.run_emulated(arch, "kube-apiserver", repeat=1)
     assert api["emulated"]["returncode"] == 0 and api["emulated"]["output"] == "Kubernetes v1.37.2"
+
+
+@pytest.mark.parametrize("arch", crossbuild.DEFAULT_ARCHES)
+def test_emulated_etcd_refuses_then_runs(arch):
+    _need(arch, "etcd")
+    _need_qemu(arch)
     refused = crossbuild.run_emulated(arch, "etcd", repeat=1)
     assert refused["emulated"]["returncode"] == 1
     assert "unsupported architecture" in refused["emulated"]["output"]
+    assert refused["native"]["returncode"] == 0
     allowed = crossbuild.run_emulated(arch, "etcd", env={"ETCD_UNSUPPORTED_ARCH": arch}, repeat=1)
     assert allowed["emulated"]["returncode"] == 0 and "etcd Version: 3.7.0" in allowed["emulated"]["output"]
+    assert f"Go OS/Arch: linux/{arch}" in allowed["emulated"]["output"]
 
 
 def test_notebook_06_is_in_the_series():
