@@ -14,7 +14,7 @@ export GOWORK := off
 export GOFLAGS := -mod=readonly -buildvcs=false
 export CGO_ENABLED := 0
 
-.PHONY: lab test install unit lint notebooks bench fuzz cluster up down record doctor clean browser chromium
+.PHONY: lab test install unit lint notebooks bench fuzz cluster up down record doctor clean browser chromium qemu cross
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "k8slearn needs Python 3.11 or newer; set PYTHON=/path/to/python3.11 (make lab PYTHON=...)")'
@@ -35,6 +35,24 @@ lab: install
 ## etcdctl, etcdutl and kwok into the cache (tens of minutes the first time on 2 cores)
 cluster: install
 	$(BIN)/k8slearn cluster build
+
+## make qemu: qemu-user, which notebook 06 runs riscv64 and loong64 programs under (apt-get as root on
+## Debian/Ubuntu; elsewhere it says what to install; without it the notebook skips those runs, saying so)
+qemu:
+	@if command -v qemu-riscv64 >/dev/null && command -v qemu-loongarch64 >/dev/null; then \
+	  echo "qemu-user: qemu-riscv64 and qemu-loongarch64 are installed"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y qemu-user || \
+	  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y qemu-user; }; \
+	else \
+	  echo "make qemu: install qemu-user yourself (Debian/Ubuntu: sudo apt-get install qemu-user;" \
+	       "Fedora: sudo dnf install qemu-user); notebook 06 skips its emulated runs without it"; \
+	fi
+
+## make cross: kube-apiserver and etcd cross-built for riscv64 and loong64 (notebook 06), beside the
+## control plane in the cache; minutes the first time, seconds when built
+cross: cluster
+	$(BIN)/k8slearn arch build
 
 ## make up / make down: the local control plane for `make lab` (kube context k8slearn-local)
 up: cluster

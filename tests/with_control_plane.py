@@ -26,9 +26,11 @@ def main(argv: list[str]) -> int:
     os.environ["KUBECONFIG"] = str(BUILD / "kubeconfig")
     for var in ("K8SLEARN_ALLOW_CONTEXT", "K8SLEARN_MODE"):
         os.environ.pop(var, None)
-    from k8slearn.cluster import binaries, local
+    from k8slearn.cluster import binaries, crossbuild, local
     from k8slearn.errors import K8sLearnError
 
+    # notebook 06's cross-built programs stay reachable when conftest isolates K8SLEARN_CACHE
+    os.environ.setdefault("K8SLEARN_CROSS_DIR", str(crossbuild.cross_root()))
     required = os.environ.get("K8SLEARN_REQUIRE_LIVE") == "1"
     missing = [n for n in local.ORDER if binaries.find(n) is None]
     started = False

@@ -17,14 +17,14 @@ from k8slearn.errors import K8sLearnError
 def build_parser() -> argparse.ArgumentParser:
     """The ``k8slearn`` argument parser: one subcommand per verb module."""
     from k8slearn import __version__
-    from k8slearn.cli import cluster, decode, doctor, encode, record, schema, snapshot
+    from k8slearn.cli import arch, cluster, decode, doctor, encode, record, schema, snapshot
 
     p = argparse.ArgumentParser(
         prog="k8slearn", description="Helpers for the k8slearn curriculum: how Kubernetes works inside."
     )
     p.add_argument("--version", action="version", version=f"k8slearn {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
-    for verb in (doctor, cluster, record, decode, encode, schema, snapshot):
+    for verb in (doctor, cluster, record, decode, encode, schema, snapshot, arch):
         verb.register(sub)
     return p
 

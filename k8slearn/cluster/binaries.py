@@ -235,10 +235,10 @@ def go_version() -> str:
     return out.stdout.strip()
 
 
-def _ldflags(group: Group) -> str:
+def _ldflags(group: Group, date: str | None = None) -> str:
     v = pinned(group)
     major, minor = v.lstrip("v").split(".")[:2]
-    date = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    date = date or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     xs = " ".join(f"-X {x.format(version=v, major=major, minor=minor, date=date)}" for x in group.version_x)
     return f"-s -w {xs}".strip()
 

@@ -6,6 +6,8 @@
     lab.sandbox  a fresh real local etcd that is yours to break
     lab.etcd_snapshot()  a snapshot file of the cluster's etcd (live) or the recorded one (replay)
     lab.source   where the data comes from (provenance)
+    lab.cross_build(arch), lab.run_emulated(arch, program), lab.source_survey(arch)
+                 measured on this machine (live), kept in the recording (record), read back (replay)
 
 Notebook code is the same in every mode: only `connect` knows which one is in use.
 Modes: "live" (the curriculum's local control plane or Kind cluster), "replay" (recordings in data/), "auto"
@@ -126,6 +128,32 @@ def get_raw(api: ApiClient, path: str, **params: Any) -> tuple[int, bytes]:
     return resp.status, resp.read()
 
 
+def replayed_measure(file: Path | None, key: str) -> Any:
+    """What record mode kept under ``key`` in a notebook's measured.json; a kept error is raised
+    again as the same K8sLearnError subclass (QemuMissing, BuildFailed, ...)."""
+    from k8slearn.errors import NotRecorded
+
+    kept = json.loads(file.read_text()) if file is not None and file.is_file() else {}
+    if key not in kept:
+        raise NotRecorded(
+            f"the recording holds no measurement {key!r} (recorded: {', '.join(sorted(kept)) or 'none'}); "
+            "run the notebook live, or record it again with `k8slearn record`"
+        )
+    entry = kept[key]
+    if "error" in entry:
+        from k8slearn.cluster import binaries, crossbuild
+
+        err = entry["error"]
+        types: dict[str, type[K8sLearnError]] = {
+            "QemuMissing": crossbuild.QemuMissing,
+            "UnknownArch": crossbuild.UnknownArch,
+            "BuildFailed": binaries.BuildFailed,
+            "ToolchainMissing": binaries.ToolchainMissing,
+        }
+        raise types.get(err["type"], K8sLearnError)(err["message"], hint=err.get("hint"))
+    return entry["value"]
+
+
 class Lab:
     """Everything a notebook needs; see the module docstring."""
 
@@ -142,6 +170,8 @@ class Lab:
         self._cleanups: list = []
         self._recorded: dict = {}
         self._remembered: dict[str, list] = {}  # record: values kept by remember(); replay: read back
+        self._measured_file: Path | None = None  # record: written to; replay: read from
+        self._memo: dict[str, Any] = {}
         self._closed = False
         atexit.register(self.close)
 
@@ -410,6 +440,64 @@ class Lab:
         if self.mode != "replay":
             time.sleep(seconds)
 
+    # -------------------------------------------------------------- measured on this machine
+    def _measure(self, key: str, compute: Callable[[], Any]) -> Any:
+        """Live: ``compute()``. Record: the same, kept under ``key`` in the notebook's
+        measured.json (errors k8slearn raises on purpose too). Replay: what was kept. Asked
+        again in the same Lab (an exercise's check, say), the first answer is returned."""
+        if key in self._memo:
+            return self._memo[key]
+        if self.mode == "replay":
+            value = replayed_measure(self._measured_file, key)
+        else:
+            try:
+                value = compute()
+            except K8sLearnError as e:
+                self._keep(key, {"error": {"type": type(e).__name__, "message": str(e), "hint": e.hint}})
+                raise
+            self._keep(key, {"value": value})
+        self._memo[key] = value
+        return value
+
+    def _keep(self, key: str, entry: dict) -> None:
+        if self.mode != "record" or self._measured_file is None:
+            return
+        f = self._measured_file
+        kept = json.loads(f.read_text()) if f.is_file() else {}
+        kept[key] = entry
+        f.write_text(json.dumps(kept, indent=1, sort_keys=True) + "\n")
+
+    def cross_build(self, arch: str, programs: tuple[str, ...] = ("kube-apiserver", "etcd")) -> dict:
+        """Build ``programs`` for linux/``arch`` with Go (once; then a timed rebuild from Go's
+        build cache) and read their ELF headers: `k8slearn.cluster.crossbuild.report`.
+
+        Record mode does not start a first build (it takes minutes, longer than a recorded cell
+        may run): what `k8slearn arch build` has not built is recorded as missing, and said so."""
+        from k8slearn.cluster import crossbuild
+
+        return self._measure(
+            f"cross_build {arch} {' '.join(programs)}",
+            lambda: crossbuild.report(arch, list(programs), build_missing=self.mode != "record"),
+        )
+
+    def run_emulated(
+        self, arch: str, program: str, args: tuple[str, ...] = ("--version",), env: dict | None = None
+    ) -> dict:
+        """Run the linux/``arch`` build of ``program`` under qemu-user, timed beside the native
+        build; QemuMissing (saying what to install) when the emulator is absent."""
+        from k8slearn.cluster import crossbuild
+
+        env = dict(env or {})
+        key = f"run_emulated {arch} {program} {' '.join(args)}" + "".join(f" {k}={v}" for k, v in sorted(env.items()))
+        return self._measure(key, lambda: crossbuild.run_emulated(arch, program, args, env=env))
+
+    def source_survey(self, arch: str, program: str = "kube-apiserver") -> dict:
+        """What in ``program``'s source depends on the architecture (assembly, per-arch files, cgo),
+        asked of `go list`: `k8slearn.cluster.crossbuild.source_survey`."""
+        from k8slearn.cluster import crossbuild
+
+        return self._measure(f"source_survey {arch} {program}", lambda: crossbuild.source_survey(arch, program))
+
     def close(self) -> None:
         """Clean up: delete this notebook's objects, write recordings, stop local etcds."""
         if self._closed:
@@ -465,6 +553,7 @@ def _replay(lab: Lab):
         pins=etcdmod.ReadPins("replay", reads),
         label="replayed",
     )
+    lab._measured_file = nb / "measured.json"
     cas = transcript.cassette(nb / "api.yaml", record=False)
     lab._resources.enter_context(cas)
     lab.api = transcript.replay_api_client(REPLAY_HOST, lab.notebook)
@@ -513,6 +602,8 @@ def _record(lab: Lab):
     pins = etcdmod.ReadPins("record")
     start = etcdmod.current_revision(etcd_client)
     ops = etcdlog.OpsRecorder(etcd_client, start + 1)
+    lab._measured_file = out / "measured.json"
+    lab._measured_file.unlink(missing_ok=True)
     cas = transcript.cassette(out / "api.yaml", record=True)
     cas.__enter__()
 
