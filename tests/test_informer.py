@@ -32,7 +32,14 @@ def namespace(live_api):
     from kubernetes import client
 
     ns = f"k8slearn-inf-{uuid.uuid4().hex[:6]}"
-    client.CoreV1Api(live_api).create_namespace({"metadata": {"name": ns}})  # type: ignore[arg-type]
+    v1 = client.CoreV1Api(live_api)
+    v1.create_namespace({"metadata": {"name": ns}})  # type: ignore[arg-type]
+    # kube-controller-manager's root-CA publisher adds kube-root-ca.crt to every new namespace,
+    # soon but not at once: the tests count it among the namespace's ConfigMaps
+    deadline = time.monotonic() + 60
+    while not v1.list_namespaced_config_map(ns, field_selector="metadata.name=kube-root-ca.crt").items:
+        assert time.monotonic() < deadline, f"no kube-root-ca.crt in {ns} after 60 s: is kube-controller-manager up?"
+        time.sleep(0.2)
     yield ns
     client.CoreV1Api(live_api).delete_namespace(ns)
 

@@ -71,7 +71,8 @@ def test_record_then_replay_through_the_official_client(tmp_path, live_api):
 
     with transcript.cassette(cas, record=True):
         recorded = scenario(live_api)
-    assert recorded[2] and {n for _, n in recorded[2]} == {"a", "kube-root-ca.crt"}
+    # kube-root-ca.crt comes from kube-controller-manager, soon after the namespace but not at once
+    assert recorded[2] and "a" in {n for _, n in recorded[2]} <= {"a", "kube-root-ca.crt"}
     text = cas.read_text()
     assert "127.0.0.1" not in text, "the server's address reached the cassette"
     assert base64.b64encode(b"demo-value").decode() in text, "a curriculum demo Secret is kept"

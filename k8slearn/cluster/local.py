@@ -350,6 +350,23 @@ def _node_ready(state: dict):
     return conds.get("Ready") == "True", f"node conditions {conds}"
 
 
+LEADER_LEASES = (
+    "kube-system/kube-controller-manager",
+    "kube-system/kube-scheduler",
+)
+
+
+def _lease_holder(state: dict, lease: str) -> str | None:
+    ns, name = lease.split("/")
+    code, body = api_get(state, f"/apis/coordination.k8s.io/v1/namespaces/{ns}/leases/{name}")
+    return json.loads(body).get("spec", {}).get("holderIdentity") if code == 200 else None
+
+
+def _new_holder(state: dict, lease: str, before: str | None):
+    now = _lease_holder(state, lease)
+    return now is not None and now != before, f"lease {lease} held by {now!r} (before the restart: {before!r})"
+
+
 def _default_sa(state: dict):
     code, _ = api_get(state, "/api/v1/namespaces/default/serviceaccounts/default")
     return code == 200, f"default ServiceAccount {code}"
@@ -573,6 +590,7 @@ def restart_apiserver(options: Options, log: Callable[[str], None] = _say, timeo
     if not ok or state is None:
         raise LocalClusterError(why)
     d, ports = Path(state["dir"]), state["ports"]
+    leaders = {lease: _lease_holder(state, lease) for lease in LEADER_LEASES}
     for name in (*reversed(FOLLOWERS), "kube-apiserver"):
         _stop_pid(state["pids"][name])
     state["options"] = asdict(options)
@@ -585,6 +603,12 @@ def restart_apiserver(options: Options, log: Callable[[str], None] = _say, timeo
         state["pids"][name] = _start(name, Path(state["binaries"][name]), _args_for(name, d, ports), d)
     _save(state)
     _wait(f"the fake node {NODE}", lambda: _node_ready(state), state, "kwok", 60)
+    # the new kube-controller-manager and kube-scheduler act only once they hold their lease,
+    # up to a lease duration (15 s) after the old holder stopped renewing it: until then a new
+    # namespace gets no kube-root-ca.crt and a new Pod no node
+    for lease, before in leaders.items():
+        owner = lease.rsplit("/", 1)[-1]
+        _wait(f"{owner} to take its lease", lambda ls=lease, b=before: _new_holder(state, ls, b), state, owner, 90)
     log(f"kube-apiserver restarted with {apiserver_args(d, ports, options)[-3:]}")
     return state
 
