@@ -60,9 +60,10 @@ up: cluster
 down: install
 	$(BIN)/k8slearn cluster down --runtime local
 
-## make test: lint, unit tests, every notebook in replay, then (serially) every notebook live on
-## the suite's own local control plane and recorded afresh and replayed (skipped, saying why,
-## when the control plane is not built), then the browser tests (skipped, saying why, without Chromium)
+## make test: lint, unit tests, every notebook in replay, then (serially) every notebook live, in
+## record mode, on the suite's own local control plane and replayed from that fresh recording
+## (skipped, saying why, when the control plane is not built), then the browser tests (skipped,
+## saying why, without Chromium)
 PYTEST := $(BIN)/python -m pytest -q
 test: install lint
 	$(BIN)/python tests/with_control_plane.py sh -c \
