@@ -19,6 +19,7 @@ Signatures: k8s.io/apiserver@v0.37.2 pkg/cel/library/quantity.go, semverlib.go
 from __future__ import annotations
 
 from k8slearn.cel._protos import pool_and_classes
+from k8slearn.cel._rewrite import children
 
 _PRIMITIVES = {1: "bool", 2: "int", 3: "uint", 4: "double", 5: "string", 6: "bytes"}
 _WELL_KNOWN = {1: "any", 2: "google.protobuf.Timestamp", 3: "google.protobuf.Duration"}
@@ -217,19 +218,5 @@ def duration_sums(serialized: bytes) -> set[int]:
             if e.id in out and c.HasField("target") and c.target.id in checked.type_map:
                 if type_name(checked.type_map[c.target.id]) == "list(google.protobuf.Duration)":
                     found.add(e.id)
-            if c.HasField("target"):
-                stack.append(c.target)
-            stack.extend(c.args)
-        elif kind == "select_expr":
-            stack.append(e.select_expr.operand)
-        elif kind == "list_expr":
-            stack.extend(e.list_expr.elements)
-        elif kind == "struct_expr":
-            for entry in e.struct_expr.entries:
-                if entry.HasField("map_key"):
-                    stack.append(entry.map_key)
-                stack.append(entry.value)
-        elif kind == "comprehension_expr":
-            x = e.comprehension_expr
-            stack.extend([x.iter_range, x.accu_init, x.loop_condition, x.loop_step, x.result])
+        stack.extend(children(e))
     return found

@@ -60,6 +60,30 @@ STRING_IMPLS = {("charAt", 1): "@k8s.charAt", ("substring", 1): "@k8s.substring"
 TRIGGERS = ("validate", "format", "transformMap", "Object", "indexOf", "charAt", "substring")
 
 
+def children(e) -> list:
+    """The sub-expressions of a cel.expr.Expr node (call target and arguments, select operand,
+    list elements, map keys and values, the parts of a comprehension): what every walk visits."""
+    kind = e.WhichOneof("expr_kind")
+    if kind == "call_expr":
+        c = e.call_expr
+        return ([c.target] if c.HasField("target") else []) + list(c.args)
+    if kind == "select_expr":
+        return [e.select_expr.operand]
+    if kind == "list_expr":
+        return list(e.list_expr.elements)
+    if kind == "struct_expr":
+        out = []
+        for entry in e.struct_expr.entries:
+            if entry.HasField("map_key"):
+                out.append(entry.map_key)
+            out.append(entry.value)
+        return out
+    if kind == "comprehension_expr":
+        x = e.comprehension_expr
+        return [x.iter_range, x.accu_init, x.loop_condition, x.loop_step, x.result]
+    return []
+
+
 def _classes():
     return pool_and_classes("celsyntax.proto")[1]
 
@@ -245,21 +269,9 @@ def rename_calls(serialized: bytes, function: str, new_name: str, offsets: set[i
             if c.function == function and not c.HasField("target") and positions.get(e.id) in offsets:
                 c.function = new_name
                 changed = True
-            stack.extend(c.args)
-            if c.HasField("target"):
-                stack.append(c.target)
-        elif kind == "select_expr":
-            stack.append(e.select_expr.operand)
-        elif kind == "list_expr":
-            stack.extend(e.list_expr.elements)
-        elif kind == "struct_expr":
-            for entry in e.struct_expr.entries:
-                if entry.HasField("map_key"):
-                    stack.append(entry.map_key)
-                stack.append(entry.value)
-        elif kind == "comprehension_expr":
-            x = e.comprehension_expr
-            stack.extend([x.iter_range, x.accu_init, x.loop_condition, x.loop_step, x.result])
+            stack.extend(children(e))
+        else:
+            stack.extend(children(e))
     if not changed:
         return None
     wrapper.value = parsed.SerializeToString()
@@ -305,21 +317,9 @@ def expand_sort_by(serialized: bytes) -> bytes | None:
                 e.CopyFrom(r._keep_id(e, r.call(SORT_BY_IMPL, c.target, m)))
                 r.changed = True
                 c = e.call_expr
-            if c.HasField("target"):
-                stack.append(c.target)
-            stack.extend(c.args)
-        elif kind == "select_expr":
-            stack.append(e.select_expr.operand)
-        elif kind == "list_expr":
-            stack.extend(e.list_expr.elements)
-        elif kind == "struct_expr":
-            for entry in e.struct_expr.entries:
-                if entry.HasField("map_key"):
-                    stack.append(entry.map_key)
-                stack.append(entry.value)
-        elif kind == "comprehension_expr":
-            x = e.comprehension_expr
-            stack.extend([x.iter_range, x.accu_init, x.loop_condition, x.loop_step, x.result])
+            stack.extend(children(e))
+        else:
+            stack.extend(children(e))
     if not r.changed:
         return None
     wrapper.value = parsed.SerializeToString()

@@ -335,14 +335,7 @@ class LocalProgram:
 
     def evaluate(self, variables: Mapping[str, Any] | None = None) -> Any:
         """Evaluate with ``variables`` bound (each declared variable needs a value); CELError on failure."""
-        data = dict(variables or {})
-        missing = [n for n in self.variables if n not in data]
-        if missing:
-            raise CELError(
-                f"no value given for declared variable(s) {', '.join(missing)}; pass them in `variables`",
-                expression=self.expression,
-                phase="eval",
-            )
+        data = _bound(self.expression, self.variables, variables)
         try:
             result = self._compiled.eval(data=data)
         except TypeError as exc:  # pybind could not convert an input (a lone surrogate in a string, ...)
@@ -407,14 +400,7 @@ class Program:
         """Evaluate with ``variables`` bound (each declared variable needs a value); CELError on failure."""
         from k8slearn.cel import _guard
 
-        data = dict(variables or {})
-        missing = [n for n in self.variables if n not in data]
-        if missing:
-            raise CELError(
-                f"no value given for declared variable(s) {', '.join(missing)}; pass them in `variables`",
-                expression=self.expression,
-                phase="eval",
-            )
+        data = _bound(self.expression, self.variables, variables)
         return _guard.call("eval", self._key, data)
 
     def planning_error(self) -> tuple[str, str] | None:
@@ -483,3 +469,16 @@ def evaluate(
     line/column) and evaluation errors (division by zero, no such key, ...).
     """
     return compile(expression, variables or {}, check=check, homogeneous=homogeneous).evaluate(variables or {})
+
+
+def _bound(expression: str, declared: tuple[str, ...], variables: Mapping[str, Any] | None) -> dict:
+    """The variables of an evaluation as a dict; CELError naming any declared one not given."""
+    data = dict(variables or {})
+    missing = [n for n in declared if n not in data]
+    if missing:
+        raise CELError(
+            f"no value given for declared variable(s) {', '.join(missing)}; pass them in `variables`",
+            expression=expression,
+            phase="eval",
+        )
+    return data
