@@ -75,7 +75,7 @@ def child(port: int, what: str) -> None:
     from k8slearn.storage import codec
 
     codec.schema.default()  # compile/load the schema before the baseline
-    client = pyetcd.client(host="127.0.0.1", port=port, timeout=60)
+    client = pyetcd.client(host="127.0.0.1", port=port, timeout=60, grpc_options=etcdmod.GRPC_OPTIONS)
     e = etcdmod.Etcd(client)
     gc.collect()
     base = _rss_mb()

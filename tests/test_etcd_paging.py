@@ -12,9 +12,14 @@ from k8slearn.storage import codec
 
 
 @pytest.fixture(scope="module")
-def client():
+def server():
     with LocalEtcd(name="paging") as server:
-        yield server.client()
+        yield server
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    return server.client()
 
 
 def _put_many(client, prefix: str, n: int, value_of) -> None:
@@ -43,15 +48,30 @@ def test_pages_read_one_revision(client):
     assert first.value == b"before" and {kv.value for kv in rest} == {b"before"} and len(rest) == 19
 
 
-def test_a_keyspace_over_the_grpc_receive_limit(client):
+def test_a_keyspace_over_the_grpc_receive_limit(server, client):
+    import pyetcd
+
     big = b"k" * (1024 * 1024)  # 1 MiB, under etcd's 1.5 MiB request limit
     _put_many(client, "/registry/secrets/big/s-", 6, lambda i: big)
-    # one unpaged read of 6 MiB is refused by the client's default 4 MiB receive limit
+    # a client with gRPC's default 4 MiB receive limit is refused one unpaged read of 6 MiB
+    default = pyetcd.client(host="127.0.0.1", port=server.client_port, timeout=10)
     with pytest.raises(grpc.RpcError) as e:
-        client.get_response(b"/registry/secrets/big/", range_end=etcdmod.prefix_end(b"/registry/secrets/big/"))
+        default.get_response(b"/registry/secrets/big/", range_end=etcdmod.prefix_end(b"/registry/secrets/big/"))
     assert e.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
-    got = etcdmod.Etcd(client).range("/registry/secrets/big/")
+    # ... and the paged read asks again with fewer keys until the pages fit
+    got = etcdmod.Etcd(default).range("/registry/secrets/big/")
     assert len(got) == 6 and all(kv.value == big for kv in got)
+    default.close()
+    # the project's clients (GRPC_OPTIONS) take the same 6 MiB as one page
+    pages = list(etcdmod.Etcd(client)._pages("/registry/secrets/big/", False, None, etcdmod.PAGE_KEYS))
+    assert [len(p) for p in pages] == [6]
+
+
+def test_a_page_over_page_bytes_halves_the_next(client, monkeypatch):
+    _put_many(client, "/registry/secrets/half/s-", 40, lambda i: b"h" * 1000)
+    monkeypatch.setattr(etcdmod, "PAGE_BYTES", 4000)  # 16 keys = 16,000 bytes: over, so 8, 4 ...
+    pages = list(etcdmod.Etcd(client)._pages("/registry/secrets/half/", False, None, 16))
+    assert [len(p) for p in pages] == [16, 8, 4, 4, 4, 4]
 
 
 def test_one_pin_per_paged_read(client):

@@ -29,10 +29,18 @@ if TYPE_CHECKING:
 # Range reads are paged, as kube-apiserver pages its lists (pagedChunks in
 # k8s.io/apiserver/pkg/storage/etcd3/store.go, v0.37.2): `limit` keys per request, the next
 # page starting just after the last key (last key + "\x00"), every page at the revision of
-# the first, so the pages together are one consistent read. Pages stay far below gRPC's
-# default 4 MiB receive limit, and memory stays bounded whatever the keyspace size.
-PAGE_KEYS = 500
-PAGE_BYTES = 1024 * 1024  # a page larger than this halves the next page's key count
+# the first, so the pages together are one consistent read. Few, large pages: etcd answers
+# every Range with the count of all keys to the end of the range (v3.7.0,
+# server/etcdserver/v3_server.go#L149 asks storage/mvcc/index.go#L112-L136 for the total),
+# so each page walks the index over every key after it and n pages cost about n/2 walks of
+# the whole range. 100,000 keys in 500-key pages took 4.9 s on this project's 2-core
+# machine, in 5,000-key pages 1.8 s (benchmarks/bench_keyspace.py, docs/codec.md). A page
+# whose values pass PAGE_BYTES halves the next page's key count, and the client's receive
+# limit (GRPC_OPTIONS) leaves room above that, so memory stays bounded whatever the size.
+PAGE_KEYS = 5000
+PAGE_BYTES = 16 * 1024 * 1024  # a page larger than this halves the next page's key count
+# gRPC's default receive limit is 4 MiB; etcd's server sends up to math.MaxInt32 bytes.
+GRPC_OPTIONS = [("grpc.max_receive_message_length", 64 * 1024 * 1024)]
 
 
 def prefix_end(prefix: bytes) -> bytes:

@@ -127,6 +127,8 @@ def etcd_client() -> Any:
         os.chmod(tmp / name, 0o600)
     import pyetcd
 
+    from k8slearn.cluster.etcd import GRPC_OPTIONS
+
     return pyetcd.client(
         host="127.0.0.1",
         port=ETCD_HOST_PORT,
@@ -134,6 +136,7 @@ def etcd_client() -> Any:
         cert_cert=str(tmp / "healthcheck-client.crt"),
         cert_key=str(tmp / "healthcheck-client.key"),
         timeout=10,
+        grpc_options=GRPC_OPTIONS,
     )
 
 

@@ -678,6 +678,8 @@ def etcd_client(state: dict | None = None) -> Any:
     """A `pyetcd` client for the local control plane's etcd, with the healthcheck client certificate."""
     import pyetcd
 
+    from k8slearn.cluster.etcd import GRPC_OPTIONS
+
     state = require_state(state)
     pk = Path(state["dir"]) / "pki" / "etcd"
     return pyetcd.client(
@@ -687,6 +689,7 @@ def etcd_client(state: dict | None = None) -> Any:
         cert_cert=str(pk / "healthcheck-client.crt"),
         cert_key=str(pk / "healthcheck-client.key"),
         timeout=10,
+        grpc_options=GRPC_OPTIONS,
     )
 
 

@@ -188,7 +188,9 @@ class LocalEtcd:
         """A new `pyetcd` client (the etcd-sdk-python package) connected to this server."""
         import pyetcd
 
-        c = pyetcd.client(host="127.0.0.1", port=self.client_port, timeout=timeout)
+        from k8slearn.cluster.etcd import GRPC_OPTIONS
+
+        c = pyetcd.client(host="127.0.0.1", port=self.client_port, timeout=timeout, grpc_options=GRPC_OPTIONS)
         self._clients.append(c)
         return c
 
