@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -40,49 +38,43 @@ def main() -> int:
     ap.add_argument("--settle", type=float, default=20.0, help="seconds to wait before the idle reading")
     ap.add_argument("--no-notebooks", action="store_true", help="skip running the notebooks live")
     args = ap.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="k8slearn-bench-"))
-    os.environ["K8SLEARN_STATE_DIR"] = str(tmp / "state")
-    os.environ["KUBECONFIG"] = str(tmp / "kubeconfig")
-    os.environ.pop("K8SLEARN_ALLOW_CONTEXT", None)
-    from k8slearn.cluster import binaries, local
+    from own_control_plane import own_control_plane
+
     from k8slearn.errors import K8sLearnError
 
-    missing = [n for n in local.ORDER if binaries.find(n) is None]
-    if missing:
-        print(f"bench_control_plane: not built ({', '.join(missing)}): run `make cluster` first", file=sys.stderr)
-        return 1
-    print(
-        f"machine: {os.cpu_count()} cores; programs: " + ", ".join(f"{k} {v}" for k, v in binaries.versions().items())
-    )
     try:
         t0 = time.monotonic()
-        state = local.up(log=lambda m: None)
-        print(f"`up` to ready (warm: programs built, new certificates, empty etcd): {time.monotonic() - t0:.1f} s")
-        time.sleep(args.settle)
-        show(f"RSS idle ({args.settle:.0f} s after ready):", rss_table(local, state))
-        if not args.no_notebooks:
-            import papermill as pm
+        with own_control_plane("bench_control_plane") as (state, tmp):
+            up_seconds = time.monotonic() - t0
+            from k8slearn.cluster import binaries, local
 
-            names = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
-            t1 = time.monotonic()
-            for name in names:
-                pm.execute_notebook(
-                    str(ROOT / "notebooks" / f"{name}.ipynb"),
-                    str(tmp / f"{name}.ipynb"),
-                    parameters={"mode": "live"},
-                    cwd=str(ROOT / "notebooks"),
-                    progress_bar=False,
-                    kernel_name="python3",
-                    execution_timeout=300,
-                )
-            print(f"\nran {len(names)} notebooks live in {time.monotonic() - t1:.0f} s")
-            show("RSS after the notebooks:", rss_table(local, state))
+            print(
+                f"machine: {os.cpu_count()} cores; programs: "
+                + ", ".join(f"{k} {v}" for k, v in binaries.versions().items())
+            )
+            print(f"`up` to ready (warm: programs built, new certificates, empty etcd): {up_seconds:.1f} s")
+            time.sleep(args.settle)
+            show(f"RSS idle ({args.settle:.0f} s after ready):", rss_table(local, state))
+            if not args.no_notebooks:
+                import papermill as pm
+
+                names = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
+                t1 = time.monotonic()
+                for name in names:
+                    pm.execute_notebook(
+                        str(ROOT / "notebooks" / f"{name}.ipynb"),
+                        str(tmp / f"{name}.ipynb"),
+                        parameters={"mode": "live"},
+                        cwd=str(ROOT / "notebooks"),
+                        progress_bar=False,
+                        kernel_name="python3",
+                        execution_timeout=300,
+                    )
+                print(f"\nran {len(names)} notebooks live in {time.monotonic() - t1:.0f} s")
+                show("RSS after the notebooks:", rss_table(local, state))
     except K8sLearnError as e:
         print(f"bench_control_plane: {e}", file=sys.stderr)
         return 1
-    finally:
-        local.down(log=lambda m: None)
-        shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 

@@ -25,11 +25,9 @@ import contextlib
 import json
 import os
 import platform
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -106,28 +104,25 @@ def main() -> int:
     ap.add_argument("--watch-timeout", type=int, default=300, help="each watch's timeoutSeconds (client-go: 300-600)")
     ap.add_argument("--append", action="store_true", help="add the runs to the --out file instead of replacing it")
     args = ap.parse_args()
-    tmp = None
-    if not args.use_running:
-        tmp = Path(tempfile.mkdtemp(prefix="k8slearn-bench-"))
-        os.environ["K8SLEARN_STATE_DIR"] = str(tmp / "state")
-        os.environ["KUBECONFIG"] = str(tmp / "kubeconfig")
-    os.environ.pop("K8SLEARN_ALLOW_CONTEXT", None)
-    from k8slearn.cluster import binaries, live, local
-    from k8slearn.informer import STRATEGIES, bulk
-    from k8slearn.informer.bulk import bulk_configmaps
+    from own_control_plane import own_control_plane
 
-    missing = [n for n in local.ORDER if binaries.find(n) is None]
-    if missing:
-        print(f"bench_watchlist: not built ({', '.join(missing)}): run `make cluster` first", file=sys.stderr)
-        return 1
+    if args.use_running:
+        os.environ.pop("K8SLEARN_ALLOW_CONTEXT", None)
+        plane = contextlib.nullcontext(None)
+    else:
+        plane = own_control_plane("bench_watchlist")
     started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     print(f"machine: {machine()}", flush=True)
     results: list[dict] = []
     earlier: dict | None = None
     if args.append and args.out and args.out.is_file():
         earlier = json.loads(args.out.read_text())
-    try:
-        state = local.up(log=lambda m: None) if not args.use_running else local.require_state()
+    with plane as own:
+        from k8slearn.cluster import binaries, live, local
+        from k8slearn.informer import STRATEGIES, bulk
+        from k8slearn.informer.bulk import bulk_configmaps
+
+        state = own[0] if own else local.require_state()
         pid = state["pids"]["kube-apiserver"]
         api = live.api_client(live.LOCAL_CONTEXT)
         versions = binaries.versions()
@@ -151,11 +146,6 @@ def main() -> int:
                         show(n, r)
                         if args.out:
                             write(args, started, versions, results, earlier=earlier)
-    finally:
-        if not args.use_running:
-            local.down(log=lambda m: None)
-            if tmp:
-                shutil.rmtree(tmp, ignore_errors=True)
     if args.out:
         write(args, started, versions, results, complete=True, earlier=earlier)
         print(f"wrote {args.out}")
