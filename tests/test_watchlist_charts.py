@@ -102,3 +102,31 @@ def test_etcd_watch_from_a_revision_progress_and_compaction():
         c.compact(rev + 2)
         gone = etcdwatch.watch_from(c, "/p/", rev, seconds=0.3)
         assert any(r["canceled"] and r["compact_revision"] == rev + 2 for r in gone)
+
+
+def test_etcd_watch_from_does_not_depend_on_how_long_during_takes():
+    """The stream is ended by the client after etcd answered the progress request, not by a
+    deadline: a slow `during()` (a loaded machine, a slow disk) changes nothing that is returned.
+    With the earlier deadline of `seconds` + 1 s this run got no progress response (the deadline
+    ended the stream first); under load a stream could also end with etcd's own UNKNOWN "context
+    deadline exceeded", as notebook 03's compacted watch did in a browser-test run."""
+    import time
+
+    from k8slearn.cluster.localetcd import LocalEtcd
+    from k8slearn.informer import etcdwatch
+
+    with LocalEtcd(name="wl-slow") as server:
+        c = server.client()
+        c.put("/s/a", "1")
+        rev, _ = etcdwatch.list_prefix(c, "/s/")
+
+        def slow_writes():
+            c.put("/s/b", "1")
+            time.sleep(2.5)
+            c.put("/t", "1")
+
+        t0 = time.monotonic()
+        got = etcdwatch.watch_from(c, "/s/", rev + 1, during=slow_writes, request_progress=True, seconds=0.2)
+        assert [e for r in got for e in r["events"]] == [("PUT", "/s/b", rev + 1)]
+        assert [r["revision"] for r in got if not r["created"] and not r["events"]][-1] == rev + 2
+        assert time.monotonic() - t0 < 10

@@ -8,7 +8,8 @@ the revision — the analogue of a BOOKMARK. A watch from a compacted revision i
 
 `watch_from` opens one etcd Watch stream with etcd's own gRPC messages (pyetcd's stub; the
 library's own watcher drops progress responses, whose watch_id is -1), optionally runs
-`during()` and sends a progress request, and returns every response as a dict.
+`during()` and sends a progress request, ends the stream itself, and returns every response
+as a dict.
 """
 
 from __future__ import annotations
@@ -32,12 +33,27 @@ def watch_from(
     during: Callable[[], None] | None = None,
     request_progress: bool = False,
     seconds: float = 1.0,
+    patience: float = 30.0,
 ) -> list[dict]:
-    """Watch keys under `prefix` from `start_revision` for about `seconds`; see the module docstring."""
+    """Watch keys under `prefix` from `start_revision`; see the module docstring.
+
+    The stream is ended by this client (it cancels its own call) `seconds` after its last
+    request, and, with `request_progress`, only once etcd has answered the progress request, so
+    how long `during()` takes or how busy the machine is does not change what is returned.
+    etcd never ends a watch stream itself, and a deadline would race etcd's own report of it
+    (etcd answers "context deadline exceeded" as UNKNOWN when its side sees the deadline first),
+    so the deadline, `patience` seconds, is only a guard against a stream that never answers.
+    """
+    import threading
+
     import grpc
     from pyetcd import etcdrpc
 
     key = prefix.encode()
+    call: list[Any] = []
+    started = threading.Event()  # the call object exists
+    progressed = threading.Event()  # etcd answered the progress request
+    asked = threading.Event()  # the progress request was sent
 
     def requests() -> Iterator[Any]:
         create = etcdrpc.WatchCreateRequest(key=key, range_end=_range_end(key), start_revision=start_revision)
@@ -47,13 +63,20 @@ def watch_from(
             during()
         time.sleep(0.2)
         if request_progress:
+            asked.set()
             yield etcdrpc.WatchRequest(progress_request=etcdrpc.WatchProgressRequest())
+            progressed.wait(patience)
         time.sleep(seconds)
+        started.wait(patience)
+        call[0].cancel()
 
     stub = etcdrpc.WatchStub(client.channel)
     out: list[dict] = []
+    stream = stub.Watch(requests(), timeout=patience + seconds)
+    call.append(stream)
+    started.set()
     try:
-        for r in stub.Watch(requests(), timeout=seconds + 1.0):
+        for r in stream:
             out.append(
                 {
                     "watch_id": r.watch_id,
@@ -66,8 +89,10 @@ def watch_from(
                     ],
                 }
             )
+            if asked.is_set() and not r.created and not r.events and not r.canceled:
+                progressed.set()
     except grpc.RpcError as e:
-        if e.code() != grpc.StatusCode.DEADLINE_EXCEEDED:  # the stream's own end
+        if e.code() != grpc.StatusCode.CANCELLED:  # CANCELLED: this client ended the stream
             raise K8sLearnError(f"etcd watch of {prefix} failed: {e.code().name} {e.details()}") from None
     return out
 
