@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from k8slearn.storage.codec.envelope import MAGIC, _unknown_class, build_envelope, split_envelope, wire_tree
 from k8slearn.storage.codec.errors import DecodeError, EncodeError
+from k8slearn.storage.codec.gojson import STRICT
 
 if TYPE_CHECKING:
     from k8slearn.storage.codec.schema import Schema
@@ -245,25 +246,11 @@ def decode(value: bytes, *, schema: Schema | None = None, max_bytes: int | None 
     return Decoded("text", text, content_type="text/plain", size=len(value))
 
 
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON (Go's encoding/json refuses it)")
-
-
-def _finite_float(text: str) -> float:
-    f = float(text)
-    if f in (float("inf"), float("-inf")):
-        raise ValueError(f"the number {text[:30]} is out of range for a float64")
-    return f
-
-
-_json_decoder = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite_float)
-
-
 def load_json(text: str) -> Any:
     """``json.loads`` as strict as Go's encoding/json about NaN and Infinity; ValueError
     (json.JSONDecodeError with line and column where it can) otherwise."""
     try:
-        return _json_decoder.decode(text)
+        return STRICT.decode(text)
     except RecursionError:
         raise ValueError(f"nested more than about {sys.getrecursionlimit()} levels deep") from None
 

@@ -32,6 +32,7 @@ from google.protobuf.descriptor import FieldDescriptor
 
 from k8slearn.storage.codec import gotime
 from k8slearn.storage.codec.errors import DecodeError, EncodeError
+from k8slearn.storage.codec.gojson import STRICT
 from k8slearn.storage.codec.jsonnames import GoField, MessageFacts
 
 if TYPE_CHECKING:
@@ -81,20 +82,7 @@ def go_json_dumps(value: Any) -> str:
 # json.loads(raw) without its Python layers, for the common case of an object: the C
 # scanner json.loads ends up calling, plus the trailing-whitespace check of JSONDecoder.decode
 # (CPython Lib/json/__init__.py and Lib/json/decoder.py).
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-# parse_constant refuses NaN and Infinity, as Go's encoding/json does
-def _finite_float(text: str) -> float:
-    f = float(text)
-    if f in (float("inf"), float("-inf")):
-        raise ValueError(f"{text[:30]} is out of range for a float64")
-    return f
-
-
-_STRICT = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite_float)
-_scan_once = json.scanner.make_scanner(_STRICT)  # type: ignore[arg-type]  # typeshed: context is a scanner
+_scan_once = json.scanner.make_scanner(STRICT)  # type: ignore[arg-type]  # typeshed: context is a scanner
 _trailing_ws = json.decoder.WHITESPACE.match  # type: ignore[attr-defined]  # a module constant typeshed leaves out
 
 
@@ -112,7 +100,7 @@ def _embedded_json(raw: bytes) -> Any:
             if end != len(text) and _trailing_ws(text, end).end() != len(text):
                 raise ValueError("Extra data")
             return obj
-        return _STRICT.decode(raw.decode("utf-8", "surrogatepass") if isinstance(raw, bytes) else raw)
+        return STRICT.decode(raw.decode("utf-8", "surrogatepass") if isinstance(raw, bytes) else raw)
     except (ValueError, RecursionError):
         # Not JSON (for example a protobuf RawExtension): show the bytes, base64 like Go.
         return _bytes_to_json(raw)
